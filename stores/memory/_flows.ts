@@ -1,0 +1,146 @@
+/**
+ * `saveFlow` of the memory store: checks a whole tree, then saves all of it or nothing.
+ *
+ * @module
+ */
+
+import { FlowError, type SaveResult, validateQueueName } from "@conveyor/shared";
+import { jobKey, type StoreCore } from "./_core.ts";
+import type { Rec } from "./_queue.ts";
+import { type CheckedJob, checkNewJob } from "./_validate.ts";
+
+interface Node {
+  queueName: string;
+  job: CheckedJob;
+  key: string;
+  parentKey: string | null;
+  children: Node[];
+}
+
+/**
+ * Save one flow tree all-or-nothing. Every check runs before the first write, and the writes
+ * run synchronously, so no other store operation sees part of the tree.
+ */
+export function saveFlow(core: StoreCore, records: unknown): SaveResult[] {
+  if (!Array.isArray(records)) {
+    throw new TypeError(`saveFlow: jobs must be an array, got ${typeof records}`);
+  }
+  if (records.length === 0) throw new RangeError("saveFlow: jobs must not be empty");
+  const nodes: Node[] = [];
+  const byKey = new Map<string, Node>();
+  records.forEach((r, i) => {
+    const where = `saveFlow: jobs[${i}]`;
+    if (typeof r !== "object" || r === null) {
+      throw new TypeError(`${where} must be an object, got ${r === null ? "null" : typeof r}`);
+    }
+    const queueName = validateQueueName((r as { queueName?: unknown }).queueName);
+    const job = checkNewJob(r, where);
+    const key = jobKey(queueName, job.id);
+    if (byKey.has(key)) {
+      throw new FlowError(`Job "${job.id}" appears twice in the flow (queue "${queueName}")`);
+    }
+    const parentKey = job.parentId === null
+      ? null
+      : jobKey(job.parentQueueName ?? queueName, job.parentId);
+    const node: Node = { queueName, job, key, parentKey, children: [] };
+    nodes.push(node);
+    byKey.set(key, node);
+  });
+
+  // Structure: one root, every other job's parent in the list, counts matching, no cycle.
+  const roots: Node[] = [];
+  for (const n of nodes) {
+    const parent = n.parentKey === null ? undefined : byKey.get(n.parentKey);
+    if (parent) parent.children.push(n);
+    else roots.push(n);
+  }
+  if (roots.length !== 1) {
+    const ids = roots.map((n) => `"${n.job.id}"`).join(", ");
+    throw new FlowError(
+      roots.length === 0
+        ? "The flow has no root: every job names a parent inside the flow (a cycle)"
+        : `The flow must have exactly one root (one job whose parent is not in the flow), got ${roots.length}: ${ids}; is a parent missing?`,
+    );
+  }
+  const root = roots[0];
+  for (const n of nodes) {
+    if (n.job.pendingChildrenCount !== n.children.length) {
+      throw new FlowError(
+        `Job "${n.job.id}" has ${n.children.length} direct children in the flow but pendingChildrenCount ${n.job.pendingChildrenCount}`,
+      );
+    }
+    const ids = new Set<string>();
+    for (const c of n.children) {
+      if (ids.has(c.job.id)) {
+        throw new FlowError(
+          `Job "${n.job.id}" has two children with id "${c.job.id}" (in different queues); children of one parent need distinct ids`,
+        );
+      }
+      ids.add(c.job.id);
+    }
+  }
+  let reached = 0;
+  const stack = [root];
+  while (stack.length > 0) {
+    const n = stack.pop() as Node;
+    reached++;
+    stack.push(...n.children);
+  }
+  if (reached !== nodes.length) {
+    throw new FlowError("The flow is not one tree: some jobs form a cycle apart from the root");
+  }
+
+  // The root may be a duplicate add: then nothing is saved.
+  const now = core.now();
+  const rootQueue = core.queues.get(root.queueName);
+  let existing: Rec | null | undefined = rootQueue?.jobs.get(root.job.id);
+  if (!existing && rootQueue && root.job.deduplicationKey !== null) {
+    existing = core.dedupHolder(rootQueue, root.job.deduplicationKey, now);
+  }
+  if (existing) {
+    return nodes.map((n) => ({
+      id: n === root ? (existing as Rec).job.id : n.job.id,
+      duplicate: true,
+    }));
+  }
+
+  // Every other job must be new, with a key nobody holds.
+  const keys = new Set<string>();
+  for (const n of nodes) {
+    const q = core.queues.get(n.queueName);
+    if (n !== root && q?.jobs.has(n.job.id)) {
+      throw new FlowError(`Job "${n.job.id}" already exists in queue "${n.queueName}"`);
+    }
+    const dk = n.job.deduplicationKey;
+    if (dk === null) continue;
+    const qk = jobKey(n.queueName, dk);
+    if (keys.has(qk) || (n !== root && q && core.dedupHolder(q, dk, now))) {
+      throw new FlowError(
+        `Deduplication key "${dk}" of job "${n.job.id}" is already held in queue "${n.queueName}"`,
+      );
+    }
+    keys.add(qk);
+  }
+  let outsideParent: Rec | undefined;
+  if (root.job.parentId !== null) {
+    const pq = root.job.parentQueueName ?? root.queueName;
+    outsideParent = core.find(pq, root.job.parentId);
+    if (!outsideParent) {
+      throw new FlowError(
+        `Parent job "${root.job.parentId}" of flow root "${root.job.id}" does not exist in queue "${pq}"`,
+      );
+    }
+  }
+
+  // Write: nothing below can throw.
+  const saved: Rec[] = [];
+  for (const n of nodes) {
+    const q = core.queue(n.queueName);
+    saved.push(core.insert(q, n.job, now, structuredClone(n.job.data)));
+  }
+  if (outsideParent && outsideParent.job.state === "waiting-children") {
+    outsideParent.job.pendingChildrenCount++;
+  }
+  core.emitMoved(saved);
+  return nodes.map((n) => ({ id: n.job.id, duplicate: false }));
+}
