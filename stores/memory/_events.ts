@@ -5,6 +5,7 @@
  */
 
 import type { StoreEvent, StoreEventListener } from "@conveyor/shared";
+import { copyJson } from "./_copy.ts";
 
 /**
  * Listeners per queue. Events are delivered asynchronously (one microtask per event), each
@@ -45,7 +46,7 @@ export class EventHub {
         // A listener removed before delivery no longer receives the event.
         if (!this.#listeners.get(event.queueName)?.has(listener)) continue;
         try {
-          listener(structuredClone(event));
+          listener(copyJson(event));
         } catch {
           // A failing listener must not break the store or the other listeners.
         }

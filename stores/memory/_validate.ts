@@ -17,6 +17,7 @@ import {
   validateJobName,
   validateJobOptions,
 } from "@conveyor/shared";
+import { copyJson } from "./_copy.ts";
 
 /** A {@linkcode NewJob} after checking, with every optional field resolved. */
 export interface CheckedJob {
@@ -189,15 +190,16 @@ export function checkUpdate(update: unknown): JobUpdate {
   const out: JobUpdate = {};
   if ("data" in u && u.data !== undefined) {
     assertJsonValue(u.data, "update.data");
-    out.data = structuredClone(u.data);
+    out.data = copyJson(u.data);
   }
   if (u.progress !== undefined) {
     const p = u.progress as unknown;
-    if (typeof p === "number") checkMs(p, "update.progress", -Infinity);
-    else if (typeof p !== "object" || p === null || Array.isArray(p)) {
+    if (typeof p === "number") {
+      if (!Number.isFinite(p)) throw new TypeError(`update.progress must be finite, got ${p}`);
+    } else if (typeof p !== "object" || p === null || Array.isArray(p)) {
       throw new TypeError(`update.progress must be a number or an object, got ${show(p)}`);
     } else assertJsonValue(p, "update.progress");
-    out.progress = structuredClone(p) as JobProgress;
+    out.progress = copyJson(p) as JobProgress;
   }
   return out;
 }
@@ -206,5 +208,5 @@ export function checkUpdate(update: unknown): JobUpdate {
 export function checkReturnValue(value: unknown): unknown {
   if (value === undefined) return null;
   assertJsonValue(value, "return value");
-  return structuredClone(value);
+  return copyJson(value);
 }

@@ -26,6 +26,7 @@ import {
   validateQueueName,
 } from "@conveyor/shared";
 import { claim } from "./_claim.ts";
+import { copyJob, copyJson } from "./_copy.ts";
 import { StoreCore } from "./_core.ts";
 import { EventHub } from "./_events.ts";
 import { saveFlow } from "./_flows.ts";
@@ -73,7 +74,7 @@ const EVENT_TYPES = new Set<string>([
 ]);
 
 function copy(rec: Rec): JobData {
-  return structuredClone(rec.job);
+  return copyJob(rec.job);
 }
 
 /**
@@ -185,7 +186,7 @@ export class MemoryStore implements StoreInterface {
       const holder = core.dedupHolder(q, c.deduplicationKey, now);
       if (holder) return { id: holder.job.id, duplicate: true };
     }
-    const rec = core.insert(q, c, now, structuredClone(c.data));
+    const rec = core.insert(q, c, now, copyJson(c.data));
     saved.push(rec);
     return { id: rec.job.id, duplicate: false };
   }
@@ -234,7 +235,7 @@ export class MemoryStore implements StoreInterface {
       if (u.data !== undefined) rec.job.data = u.data;
       if (u.progress !== undefined) {
         rec.job.progress = u.progress;
-        this.#core.emitJob(rec, "progress", { progress: structuredClone(u.progress) });
+        this.#core.emitJob(rec, "progress", { progress: copyJson(u.progress) });
       }
       return true;
     });
@@ -609,7 +610,7 @@ export class MemoryStore implements StoreInterface {
       if (!EVENT_TYPES.has(event.type)) {
         throw new RangeError(`event type ${JSON.stringify(event.type)} is not a store event type`);
       }
-      this.#events.publish(structuredClone(event));
+      this.#events.publish(copyJson(event));
     });
   }
 
