@@ -1,0 +1,77 @@
+/**
+ * Launches one benchmark child in a fresh process and reads its `RESULT` line. The child stops
+ * itself at its own timeout; this kills it a little later if it did not.
+ *
+ * @module
+ */
+
+import type { System } from "./_matrix.ts";
+import type { Measurement } from "./lib/types.ts";
+
+export const BENCH_DIR = new URL(".", import.meta.url).pathname.replace(/\/$/, "");
+export const ROOT_DIR = BENCH_DIR.replace(/\/bench$/, "");
+
+/** Node 22 from tools/ when installed there, else whatever `node` is on PATH. */
+export function nodePath(): string {
+  const pinned = `${ROOT_DIR}/tools/node_modules/.bin/node`;
+  try {
+    Deno.statSync(pinned);
+    return pinned;
+  } catch {
+    return "node";
+  }
+}
+
+/** The command (without `key=value` arguments) that runs a system's script. */
+export function commandFor(system: System): string[] {
+  const script = `${BENCH_DIR}/${system.script}`;
+  if (system.runtime === "node") return [nodePath(), script];
+  return [Deno.execPath(), "run", "-A", "--config", `${ROOT_DIR}/deno.json`, script];
+}
+
+/** What one child run produced. */
+export interface ChildResult extends Measurement {
+  error?: string;
+  /** Wall time of the whole child, including start-up and teardown. */
+  wallMs: number;
+}
+
+/** Runs one child with `args` and a hard limit; never throws. */
+export async function runChild(
+  system: System,
+  args: Record<string, string | number>,
+  timeoutMs: number,
+): Promise<ChildResult> {
+  const [cmd, ...base] = commandFor(system);
+  const kv = Object.entries(args).map(([k, v]) => `${k}=${v}`);
+  const started = performance.now();
+  const child = new Deno.Command(cmd, {
+    args: [...base, ...system.args, ...kv, `timeout=${timeoutMs}`],
+    cwd: ROOT_DIR,
+    env: { BENCH_SELF: JSON.stringify(commandFor(system)), RUST_BACKTRACE: "0" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  let killed = false;
+  const killer = setTimeout(() => {
+    killed = true;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }, timeoutMs + 15_000);
+  const out = await child.output();
+  clearTimeout(killer);
+  const wallMs = performance.now() - started;
+  const stdout = new TextDecoder().decode(out.stdout);
+  const stderr = new TextDecoder().decode(out.stderr).trim();
+  const line = stdout.split("\n").reverse().find((l) => l.startsWith("RESULT "));
+  const workload = String(args.workload) as Measurement["workload"];
+  if (!line) {
+    const why = killed ? `killed after ${timeoutMs + 15_000} ms` : `exit code ${out.code}`;
+    return { workload, error: `${why}: ${stderr.slice(-300) || "no output"}`, wallMs };
+  }
+  const parsed = JSON.parse(line.slice(7)) as ChildResult;
+  if (parsed.error && stderr) parsed.error += ` | ${stderr.split("\n").slice(-3).join(" ")}`;
+  return { ...parsed, wallMs };
+}

@@ -1,0 +1,71 @@
+// Makes the bench database exist and removes what crashed or killed runs left behind: schemas
+// and Redis keys named cvb_* (only the harness uses that prefix). Prints one `INFO {json}` line
+// with the servers' versions and settings for RESULTS.md. Run by bench/run.ts.
+import pg from "pg";
+import Redis from "ioredis";
+import { PG_URL, REDIS_URL } from "../lib/child.ts";
+
+async function ensureDatabase() {
+  const url = new URL(PG_URL);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  url.pathname = "/postgres";
+  const admin = new pg.Client({ connectionString: url.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query("select 1 from pg_database where datname = $1", [name]);
+    if (!rowCount) await admin.query(`create database "${name.replaceAll('"', '""')}"`);
+  } finally {
+    await admin.end();
+  }
+}
+
+async function dropLeftoverSchemas(info) {
+  const client = new pg.Client({ connectionString: PG_URL });
+  await client.connect();
+  try {
+    const settings = await client.query(
+      "select name, current_setting(name) as value from unnest($1::text[]) as name",
+      [["server_version", "synchronous_commit", "fsync", "shared_buffers", "max_connections"]],
+    );
+    for (const r of settings.rows) info[`postgres ${r.name}`] = r.value;
+    const { rows } = await client.query(
+      "select nspname from pg_namespace where nspname like 'cvb\\_%'",
+    );
+    for (const { nspname } of rows) await client.query(`drop schema if exists ${nspname} cascade`);
+    return rows.length;
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropLeftoverKeys(info) {
+  const redis = new Redis(REDIS_URL, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  await redis.connect();
+  let dropped = 0;
+  try {
+    const server = await redis.info("server");
+    info["redis version"] = /redis_version:(\S+)/.exec(server)?.[1] ?? "?";
+    info["redis appendonly"] = (await redis.config("GET", "appendonly"))[1];
+    let cursor = "0";
+    do {
+      const [next, keys] = await redis.scan(cursor, "MATCH", "cvb_*", "COUNT", 1000);
+      cursor = next;
+      if (keys.length) dropped += await redis.unlink(...keys);
+    } while (cursor !== "0");
+  } finally {
+    redis.disconnect();
+  }
+  return dropped;
+}
+
+const timer = setTimeout(() => {
+  console.error("cleanup: timed out");
+  process.exit(3);
+}, 60_000);
+const info = { node: process.versions.node };
+await ensureDatabase();
+const schemas = await dropLeftoverSchemas(info);
+const keys = await dropLeftoverKeys(info);
+if (schemas || keys) console.error(`cleanup: dropped ${schemas} schemas, ${keys} Redis keys`);
+console.log("INFO " + JSON.stringify(info));
+clearTimeout(timer);
