@@ -596,10 +596,10 @@ export function build(options: BuildOptions = {}): BuiltPackage[] {
   const diagnostics = ts.getPreEmitDiagnostics(program);
   if (diagnostics.length > 0) {
     const text = format(diagnostics, root);
-    const hint = /\bDeno\b/.test(text)
-      ? "\nnote: code built for npm may use Deno.test only; mark Deno-only files with " +
-        `"npm": { "exclude": [...] } in the member's deno.json`
-      : "";
+    const hint = "\nnote: npm code is checked against ES2024 + @types/node (what Node 22 and Bun " +
+      "have), not Deno's lib: a global only Deno has (any Deno.* but Deno.test, " +
+      "globalThis.addEventListener, reportError) is an error here and would throw on Node. " +
+      `Mark Deno-only files with "npm": { "exclude": [...] } in the member's deno.json.`;
     throw new Error(`tsc found ${diagnostics.length} problem(s):\n${text}${hint}`);
   }
   const problems: string[] = [];
