@@ -15,6 +15,7 @@ import type {
 } from "@conveyor/shared";
 import type { EventHub } from "./_events.ts";
 import { isLiveDelayed, QueueState, type Rec } from "./_queue.ts";
+import { childDone, childFailed } from "./_flows.ts";
 import type { CheckedJob } from "./_validate.ts";
 
 /** Key of a job across queues (queue names cannot contain NUL). */
@@ -316,7 +317,7 @@ export class StoreCore {
     this.#releaseKey(q, rec, false);
     this.emitJob(rec, "completed");
     if (job.parentId !== null) {
-      this.childDone(job.parentQueueName as string, job.parentId, job.id, now);
+      childDone(this, job.parentQueueName as string, job.parentId, job.id, now);
     }
     this.#keep(q, "completed", rec, job.opts.removeOnComplete, now);
   }
@@ -333,7 +334,7 @@ export class StoreCore {
     this.#releaseKey(q, rec, false);
     this.emitJob(rec, "failed", { failedReason });
     if (job.parentId !== null) {
-      this.childFailed(job.parentQueueName as string, job.parentId, job.id, failedReason, now);
+      childFailed(this, job.parentQueueName as string, job.parentId, job.id, failedReason, now);
     }
     this.#keep(q, "failed", rec, job.opts.removeOnFail, now);
   }
@@ -367,61 +368,6 @@ export class StoreCore {
       }
     }
     log.compact(q.counts[state]);
-  }
-
-  // ── Flows ────────────────────────────────────────────────────────────────────────────────
-
-  #parentFor(parentQueueName: string, parentId: string, childId: string) {
-    const q = this.queues.get(parentQueueName);
-    const p = q?.jobs.get(parentId);
-    if (!q || !p || p.job.state !== "waiting-children") return null;
-    p.counted ??= new Set();
-    if (p.counted.has(childId)) return null;
-    p.counted.add(childId);
-    p.job.pendingChildrenCount = Math.max(0, p.job.pendingChildrenCount - 1);
-    return { q, p };
-  }
-
-  #release(q: QueueState, p: Rec, now: number): void {
-    const delay = p.job.opts.delay ?? 0;
-    if (delay > 0) this.toDelayed(q, p, now + delay);
-    else this.toWaiting(q, p);
-    this.emitState(p);
-  }
-
-  /** Count child `childId` as done for its parent, once. Returns whether the parent was released. */
-  childDone(parentQueueName: string, parentId: string, childId: string, now: number): boolean {
-    const found = this.#parentFor(parentQueueName, parentId, childId);
-    if (!found || found.p.job.pendingChildrenCount > 0) return false;
-    this.#release(found.q, found.p, now);
-    return true;
-  }
-
-  /** Apply the parent's `failParentOnChildFailure` policy for a failed child, once, recursively. */
-  childFailed(
-    parentQueueName: string,
-    parentId: string,
-    childId: string,
-    failedReason: string,
-    now: number,
-  ): void {
-    const found = this.#parentFor(parentQueueName, parentId, childId);
-    if (!found) return;
-    const { q, p } = found;
-    const policy = p.job.opts.failParentOnChildFailure ?? "fail";
-    if (policy === "ignore") {
-      if (p.job.pendingChildrenCount === 0) this.#release(q, p, now);
-      return;
-    }
-    const reason = `child job "${childId}" failed: ${failedReason}`;
-    if (policy === "fail") {
-      this.failFinal(q, p, reason, now);
-      return;
-    }
-    // "remove": the parent goes, and for its own parent it counts as a failed child.
-    const { parentId: gpId, parentQueueName: gpQueue } = p.job;
-    this.remove(q, p, false, true);
-    if (gpId !== null) this.childFailed(gpQueue as string, gpId, parentId, reason, now);
   }
 
   // ── Removal ──────────────────────────────────────────────────────────────────────────────
@@ -458,7 +404,7 @@ export class StoreCore {
         if (siblings.size === 0) this.children.delete(pk);
       }
       if (countForParent && unfinished) {
-        this.childDone(job.parentQueueName as string, job.parentId, job.id, this.now());
+        childDone(this, job.parentQueueName as string, job.parentId, job.id, this.now());
       }
     }
     if (state === "waiting") {

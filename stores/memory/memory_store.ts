@@ -29,21 +29,18 @@ import { claim } from "./_claim.ts";
 import { copyJob, copyJson } from "./_copy.ts";
 import { StoreCore } from "./_core.ts";
 import { EventHub } from "./_events.ts";
-import { saveFlow } from "./_flows.ts";
+import { childDone, childFailed, saveFlow } from "./_flows.ts";
+import * as jobs from "./_jobs.ts";
+import * as leases from "./_leases.ts";
 import { clean, drain, recoverStalled, stalledJobs } from "./_maintenance.ts";
 import type { QueueState, Rec } from "./_queue.ts";
 import {
-  type CheckedJob,
-  checkFailure,
   checkFetchOptions,
   checkId,
   checkInt,
   checkMs,
-  checkNewJob,
-  checkReturnValue,
   checkState,
   checkToken,
-  checkUpdate,
 } from "./_validate.ts";
 
 /** Options of {@linkcode MemoryStore}. */
@@ -166,47 +163,17 @@ export class MemoryStore implements StoreInterface {
 
   /** Save a new job, or report a duplicate id or deduplication key. */
   saveJob(queueName: string, job: NewJob): Promise<SaveResult> {
-    return this.#run(() => {
-      const core = this.#open();
-      validateQueueName(queueName);
-      const checked = checkNewJob(job, `saveJob("${queueName}")`);
-      const saved: Rec[] = [];
-      const result = this.#save(core.queue(queueName), checked, core.now(), saved);
-      core.emitMoved(saved);
-      return result;
-    });
-  }
-
-  /** Save one checked job unless its id or key is held; a saved job is added to `saved`. */
-  #save(q: QueueState, c: CheckedJob, now: number, saved: Rec[]): SaveResult {
-    const core = this.#core;
-    const same = q.jobs.get(c.id);
-    if (same) return { id: same.job.id, duplicate: true };
-    if (c.deduplicationKey !== null) {
-      const holder = core.dedupHolder(q, c.deduplicationKey, now);
-      if (holder) return { id: holder.job.id, duplicate: true };
-    }
-    const rec = core.insert(q, c, now, copyJson(c.data));
-    saved.push(rec);
-    return { id: rec.job.id, duplicate: false };
+    return this.#run(() => jobs.saveJobs(this.#open(), queueName, [job], "saveJob")[0]);
   }
 
   /** Save many jobs in one atomic step; results in input order. */
-  saveBulk(queueName: string, jobs: NewJob[]): Promise<SaveResult[]> {
+  saveBulk(queueName: string, list: NewJob[]): Promise<SaveResult[]> {
     return this.#run(() => {
       const core = this.#open();
-      validateQueueName(queueName);
-      if (!Array.isArray(jobs)) {
-        throw new TypeError(`saveBulk: jobs must be an array, got ${typeof jobs}`);
+      if (!Array.isArray(list)) {
+        throw new TypeError(`saveBulk: jobs must be an array, got ${typeof list}`);
       }
-      const checked = jobs.map((j, i) => checkNewJob(j, `saveBulk("${queueName}"): jobs[${i}]`));
-      const q = core.queue(queueName);
-      const now = core.now();
-      const saved: Rec[] = [];
-      const results = checked.map((c) => this.#save(q, c, now, saved));
-      // One event per state (with `count`) rather than one per job.
-      core.emitMoved(saved);
-      return results;
+      return jobs.saveJobs(core, queueName, list, "saveBulk: jobs");
     });
   }
 
@@ -225,27 +192,7 @@ export class MemoryStore implements StoreInterface {
     update: JobUpdate,
     lockToken?: string,
   ): Promise<boolean> {
-    return this.#run(() => {
-      const q = this.#queue(queueName);
-      checkId(jobId, "jobId");
-      if (lockToken !== undefined) checkToken(lockToken, "lockToken");
-      const u = checkUpdate(update);
-      const rec = this.#fenced(q, jobId, lockToken);
-      if (!rec) return false;
-      if (u.data !== undefined) rec.job.data = u.data;
-      if (u.progress !== undefined) {
-        rec.job.progress = u.progress;
-        this.#core.emitJob(rec, "progress", { progress: copyJson(u.progress) });
-      }
-      return true;
-    });
-  }
-
-  #fenced(q: QueueState | undefined, jobId: string, lockToken?: string): Rec | null {
-    const rec = q?.jobs.get(jobId);
-    if (!rec) return null;
-    if (lockToken === undefined) return rec;
-    return rec.job.state === "active" && rec.job.lockToken === lockToken ? rec : null;
+    return this.#run(() => jobs.updateJob(this.#open(), queueName, jobId, update, lockToken));
   }
 
   /**
@@ -321,35 +268,12 @@ export class MemoryStore implements StoreInterface {
     lockToken: string,
     duration: number,
   ): Promise<boolean> {
-    return this.#run(() => {
-      const core = this.#open();
-      this.#checkLeaseArgs(queueName, jobId, lockToken);
-      checkMs(duration, "duration", 1);
-      const held = core.leased(queueName, jobId, lockToken);
-      if (!held) return false;
-      held.rec.job.lockUntil = core.now() + duration;
-      return true;
-    });
-  }
-
-  #checkLeaseArgs(queueName: string, jobId: string, lockToken: string): void {
-    validateQueueName(queueName);
-    checkId(jobId, "jobId");
-    checkToken(lockToken, "lockToken");
+    return this.#run(() => leases.extendLock(this.#open(), queueName, jobId, lockToken, duration));
   }
 
   /** Give a leased job back to `waiting` without counting a finished attempt. */
   releaseLock(queueName: string, jobId: string, lockToken: string): Promise<boolean> {
-    return this.#run(() => {
-      const core = this.#open();
-      this.#checkLeaseArgs(queueName, jobId, lockToken);
-      const held = core.leased(queueName, jobId, lockToken);
-      if (!held) return false;
-      core.clearLock(held.rec);
-      core.toWaiting(held.q, held.rec);
-      core.emitState(held.rec);
-      return true;
-    });
+    return this.#run(() => leases.releaseLock(this.#open(), queueName, jobId, lockToken));
   }
 
   // ── Finishing ──────────────────────────────────────────────────────────────────────────────
@@ -361,15 +285,9 @@ export class MemoryStore implements StoreInterface {
     lockToken: string,
     returnValue: unknown,
   ): Promise<boolean> {
-    return this.#run(() => {
-      const core = this.#open();
-      this.#checkLeaseArgs(queueName, jobId, lockToken);
-      const value = checkReturnValue(returnValue);
-      const held = core.leased(queueName, jobId, lockToken);
-      if (!held) return false;
-      core.complete(held.q, held.rec, value, core.now());
-      return true;
-    });
+    return this.#run(() =>
+      leases.completeJob(this.#open(), queueName, jobId, lockToken, returnValue)
+    );
   }
 
   /** Fail a leased attempt atomically: retry (waiting or delayed) or fail for good. */
@@ -379,27 +297,7 @@ export class MemoryStore implements StoreInterface {
     lockToken: string,
     failure: JobFailure,
   ): Promise<boolean> {
-    return this.#run(() => {
-      const core = this.#open();
-      this.#checkLeaseArgs(queueName, jobId, lockToken);
-      const f = checkFailure(failure);
-      const held = core.leased(queueName, jobId, lockToken);
-      if (!held) return false;
-      const { q, rec } = held;
-      const now = core.now();
-      rec.job.attemptsMade++;
-      if (typeof f.stacktrace === "string") rec.job.stacktrace.push(f.stacktrace);
-      if (f.retryDelay === null) {
-        core.failFinal(q, rec, f.failedReason, now);
-        return true;
-      }
-      rec.job.failedReason = f.failedReason;
-      core.clearLock(rec);
-      if (f.retryDelay > 0) core.toDelayed(q, rec, now + f.retryDelay);
-      else core.toWaiting(q, rec);
-      core.emitState(rec);
-      return true;
-    });
+    return this.#run(() => leases.failJob(this.#open(), queueName, jobId, lockToken, failure));
   }
 
   /** Append a log line to a job; fenced by `lockToken` when given. */
@@ -409,50 +307,14 @@ export class MemoryStore implements StoreInterface {
     line: string,
     lockToken?: string,
   ): Promise<boolean> {
-    return this.#run(() => {
-      const q = this.#queue(queueName);
-      checkId(jobId, "jobId");
-      if (typeof line !== "string") {
-        throw new TypeError(`log line must be a string, got ${typeof line}`);
-      }
-      if (lockToken !== undefined) checkToken(lockToken, "lockToken");
-      const rec = this.#fenced(q, jobId, lockToken);
-      if (!rec) return false;
-      rec.job.logs.push(line);
-      return true;
-    });
+    return this.#run(() => jobs.addLog(this.#open(), queueName, jobId, line, lockToken));
   }
 
   // ── Queries ────────────────────────────────────────────────────────────────────────────────
 
   /** Jobs of the queue (in `state` when given), by ascending `seq`. */
   listJobs(queueName: string, state?: JobState, opts?: ListOptions): Promise<JobData[]> {
-    return this.#run(() => {
-      const q = this.#queue(queueName);
-      const s = checkState(state, true);
-      if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
-        throw new TypeError(`list options must be an object, got ${String(opts)}`);
-      }
-      const offset = opts?.offset === undefined ? 0 : checkInt(opts.offset, "offset", 0);
-      const limit = opts?.limit === undefined ? 100 : checkInt(opts.limit, "limit", 0);
-      if (!q || limit === 0) return [];
-      if (s !== undefined && q.counts[s] <= offset) return [];
-      const source: Iterable<Rec> = s === "active"
-        ? [...q.active].sort((a, b) => a.job.seq - b.job.seq)
-        : q.jobs.values();
-      const out: JobData[] = [];
-      let skip = offset;
-      for (const rec of source) {
-        if (s !== undefined && rec.job.state !== s) continue;
-        if (skip > 0) {
-          skip--;
-          continue;
-        }
-        out.push(copy(rec));
-        if (out.length >= limit) break;
-      }
-      return out;
-    });
+    return this.#run(() => jobs.listJobs(this.#queue(queueName), state, opts));
   }
 
   /** Number of jobs of the queue in `state` (all when omitted), from kept counters. */
@@ -634,7 +496,7 @@ export class MemoryStore implements StoreInterface {
       validateQueueName(parentQueueName);
       checkId(parentId, "parentId");
       checkId(childId, "childId");
-      return core.childDone(parentQueueName, parentId, childId, core.now());
+      return childDone(core, parentQueueName, parentId, childId, core.now());
     });
   }
 
@@ -653,7 +515,7 @@ export class MemoryStore implements StoreInterface {
       if (typeof failedReason !== "string") {
         throw new TypeError(`failedReason must be a string, got ${typeof failedReason}`);
       }
-      core.childFailed(parentQueueName, parentId, childId, failedReason, core.now());
+      childFailed(core, parentQueueName, parentId, childId, failedReason, core.now());
     });
   }
 
