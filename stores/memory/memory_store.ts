@@ -28,7 +28,7 @@ import {
 import { claim } from "./_claim.ts";
 import { copyJob, copyJson } from "./_copy.ts";
 import { StoreCore } from "./_core.ts";
-import { EventHub } from "./_events.ts";
+import { checkEvent, EventHub } from "./_events.ts";
 import { childDone, childFailed, saveFlow } from "./_flows.ts";
 import * as jobs from "./_jobs.ts";
 import * as leases from "./_leases.ts";
@@ -54,22 +54,6 @@ export interface MemoryStoreOptions {
   clock?: () => number;
 }
 
-const EVENT_TYPES = new Set<string>([
-  "waiting",
-  "waiting-children",
-  "delayed",
-  "active",
-  "progress",
-  "completed",
-  "failed",
-  "stalled",
-  "removed",
-  "paused",
-  "resumed",
-  "drained",
-  "cleaned",
-]);
-
 function copy(rec: Rec): JobData {
   return copyJob(rec.job);
 }
@@ -80,6 +64,9 @@ function copy(rec: Rec): JobData {
  * Every operation is atomic (its state change runs in one synchronous step), claims are served
  * from heaps rather than scans, and jobs go in and come out as deep copies. Events are delivered
  * in-process, asynchronously.
+ *
+ * `connect()` is optional (there is nothing to open) and idempotent; after `disconnect()` every
+ * method rejects with `StoreClosedError`.
  *
  * Lease fencing: a lock token stays valid while its job is active under that token. A lease
  * that merely expired still works until stalled-job recovery (or another claim after recovery)
@@ -465,14 +452,7 @@ export class MemoryStore implements StoreInterface {
   publish(event: StoreEvent): Promise<void> {
     return this.#run(() => {
       this.#open();
-      if (typeof event !== "object" || event === null) {
-        throw new TypeError(`event must be an object, got ${String(event)}`);
-      }
-      validateQueueName(event.queueName);
-      if (!EVENT_TYPES.has(event.type)) {
-        throw new RangeError(`event type ${JSON.stringify(event.type)} is not a store event type`);
-      }
-      this.#events.publish(copyJson(event));
+      this.#events.publish(copyJson(checkEvent(event)));
     });
   }
 

@@ -493,3 +493,22 @@ Deno.test("MemoryStore drain removes waiting jobs and, unless told not to, delay
   await store.saveJob(Q, newJob("e"));
   assert.equal((await store.fetchNextJob(Q, "w", 1000))?.id, "e");
 });
+
+Deno.test("MemoryStore coalesces bulk adds and promotions into one event with a count", async () => {
+  const { store, clock } = storeWithClock(0);
+  const events = collect(store, Q);
+  await store.saveBulk(Q, [
+    newJob("a"),
+    newJob("b"),
+    newJob("c", { delay: 5 }),
+    newJob("d", { delay: 5 }),
+  ]);
+  clock.now = 5;
+  await store.promoteDelayedJobs(Q);
+  await flushEvents();
+  assert.deepEqual(events.map((e) => [e.type, e.count]), [
+    ["waiting", 2],
+    ["delayed", 2],
+    ["waiting", 2],
+  ]);
+});
