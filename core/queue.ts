@@ -1,0 +1,682 @@
+/**
+ * The {@linkcode Queue} class: adds jobs and manages a queue.
+ *
+ * @module
+ */
+
+import {
+  ALL_JOB_NAMES,
+  InvalidJobStateError,
+  JOB_STATES,
+  type JobData,
+  type JobOptions,
+  type JobState,
+  type NewJob,
+  parseDuration,
+  StoreClosedError,
+  type StoreEvent,
+  type StoreInterface,
+  validateJobName,
+  validateJobOptions,
+  validateQueueName,
+} from "@conveyor/shared";
+import { acquireHub, type QueueHub } from "./_hub.ts";
+import {
+  checkCron,
+  enqueueNextRun,
+  isLiveRun,
+  registryQueueName,
+  runJobId,
+  sameDefinition,
+  type ScheduleDefinition,
+} from "./_scheduler.ts";
+import { checkInt, checkKeys, checkObject, checkStore, describe } from "./_validate.ts";
+import { EventBus } from "./event_bus.ts";
+import type { QueueEvents } from "./events.ts";
+import { Job } from "./job.ts";
+import { localJobData } from "./_job_data.ts";
+import { buildNewJob } from "./_new_job.ts";
+
+/** Options of `Queue.add`: every {@linkcode JobOptions} field except `repeat` (see `cron`). */
+export type AddJobOptions = Omit<JobOptions, "repeat">;
+
+/** Options of a {@linkcode Queue}. */
+export interface QueueOptions {
+  /** Where jobs are kept (e.g. a connected `MemoryStore`). */
+  store: StoreInterface;
+  /**
+   * Options applied to every job added through this queue; `add`'s own options win.
+   * @default {}
+   */
+  defaultJobOptions?: AddJobOptions;
+}
+
+/** One job of `Queue.addBulk`. */
+export interface BulkJob<T = unknown> {
+  /** Job name. */
+  name: string;
+  /** Payload (a JSON value). */
+  data: T;
+  /** Job options. */
+  opts?: AddJobOptions;
+}
+
+/** Options of `Queue.cron` and `Queue.every`: job options for every run, plus the schedule's. */
+export interface RepeatOptions
+  extends Omit<JobOptions, "jobId" | "delay" | "repeat" | "deduplication"> {
+  /**
+   * Key of the schedule, unique within the queue; registering the same key again updates (or,
+   * when nothing changed, keeps) the schedule instead of adding a second one.
+   * @default the job name
+   */
+  key?: string;
+  /**
+   * IANA time zone of a cron pattern (`"Europe/Paris"`).
+   * @default the local time zone of the process computing the next run
+   */
+  tz?: string;
+  /**
+   * No run is scheduled after this time (a `Date` or ms since the epoch).
+   * @default no end
+   */
+  endDate?: Date | number;
+  /**
+   * Schedule at most this many runs in total.
+   * @default no limit
+   */
+  limit?: number;
+}
+
+/** A registered repeat schedule, as returned by `cron`, `every` and `listRepeatables`. */
+export interface RepeatableInfo {
+  /** Key of the schedule. */
+  key: string;
+  /** Name of the jobs it adds. */
+  name: string;
+  /** Cron pattern, for a cron schedule. */
+  pattern?: string;
+  /** Interval in ms, for an `every` schedule. */
+  every?: number;
+  /** Time zone of the cron pattern. */
+  tz?: string;
+  /** Last possible run time (ms), if any. */
+  endDate?: number;
+  /** Maximum number of runs, if any. */
+  limit?: number;
+  /** Runs scheduled so far. */
+  count: number;
+  /** Time (ms) of the pending run, or `null` when the schedule has ended. */
+  next: number | null;
+}
+
+const REPEAT_KEYS = ["key", "tz", "endDate", "limit"];
+const MAX_KEY_LENGTH = 200;
+
+function sortedCounts(): Record<JobState, number> {
+  const counts = {} as Record<JobState, number>;
+  for (const state of JOB_STATES) counts[state] = 0;
+  return counts;
+}
+
+/**
+ * A queue: add jobs (now, later, repeatedly), inspect them, pause and clean up.
+ *
+ * A Queue only talks to its store; workers (in this process or others) run the jobs.
+ *
+ * @typeParam T payload type of the queue's jobs (default `any`; give it for type-checked payloads)
+ * @typeParam R return value type of the queue's jobs
+ *
+ * @example
+ * ```ts
+ * import { Queue } from "@conveyor/core";
+ * import { MemoryStore } from "@conveyor/store-memory";
+ * const store = new MemoryStore();
+ * await store.connect();
+ * const queue = new Queue<{ to: string }>("emails", { store });
+ * await queue.add("welcome", { to: "a@example.com" });
+ * await queue.add("reminder", { to: "a@example.com" }, { delay: "in 10 minutes", attempts: 3 });
+ * console.log(await queue.countJobs("delayed")); // 1
+ * await queue.close();
+ * await store.disconnect();
+ * ```
+ */
+// deno-lint-ignore no-explicit-any
+export class Queue<T = any, R = any> {
+  /** Name of the queue. */
+  readonly name: string;
+  /** The store the queue uses. */
+  readonly store: StoreInterface;
+  /**
+   * Typed events the store reports for this queue (from this process and, where the store can,
+   * from others): `waiting`, `active`, `progress`, `completed`, `failed`, `delayed`, …
+   */
+  readonly events: EventBus<QueueEvents>;
+  #hub: QueueHub;
+  #unlisten: () => void;
+  #defaults: AddJobOptions | undefined;
+  #closed = false;
+
+  /**
+   * Create a queue handle.
+   * @param name queue name (non-empty, at most 255 characters)
+   * @param options the store, and default job options
+   * @throws {TypeError | RangeError} when the name or an option is invalid
+   */
+  constructor(name: string, options: QueueOptions) {
+    const context = `Cannot create queue ${describe(name)}: `;
+    try {
+      validateQueueName(name);
+    } catch (error) {
+      const Ctor = error instanceof RangeError ? RangeError : TypeError;
+      throw new Ctor(`${context}${(error as Error).message}`);
+    }
+    checkObject(options, "options", context);
+    checkKeys(options, ["store", "defaultJobOptions"], "option", context);
+    this.store = checkStore(options.store, context);
+    if (options.defaultJobOptions !== undefined) {
+      validateJobOptions(options.defaultJobOptions, `${context}defaultJobOptions: `);
+      if ("repeat" in options.defaultJobOptions) {
+        throw new TypeError(`${context}defaultJobOptions must not set repeat`);
+      }
+      this.#defaults = { ...options.defaultJobOptions };
+    }
+    this.name = name;
+    this.events = new EventBus<QueueEvents>((error) =>
+      this.events.emit("error", { error, queueName: this.name })
+    );
+    this.#hub = acquireHub(this.store, name);
+    this.#unlisten = this.#hub.listen((event) => this.#forward(event));
+  }
+
+  /**
+   * Add a job.
+   *
+   * When the store already holds a job with the same `jobId`, or a live job with the same
+   * deduplication key, nothing is saved: the returned job is the existing one, with
+   * `isDuplicate` set.
+   *
+   * @param name job name (what the processor switches on)
+   * @param data payload; must survive a JSON round trip
+   * @param opts job options (priority, delay, attempts, backoff, deduplication, …)
+   * @returns the added job, or the existing job when the add was a duplicate
+   * @throws {TypeError | RangeError} naming the bad field and value
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@conveyor/core";
+   * import { MemoryStore } from "@conveyor/store-memory";
+   * const store = new MemoryStore();
+   * await store.connect();
+   * const queue = new Queue("emails", { store });
+   * const first = await queue.add("send", { to: "a" }, { deduplication: { id: "a" } });
+   * const again = await queue.add("send", { to: "a" }, { deduplication: { id: "a" } });
+   * console.log(again.isDuplicate, again.id === first.id); // true true
+   * await queue.close();
+   * await store.disconnect();
+   * ```
+   */
+  async add(name: string, data: T, opts?: AddJobOptions): Promise<Job<T, R>> {
+    this.#checkOpen();
+    let job = this.#newJob(name, data, opts);
+    if (job instanceof Promise) job = await job;
+    const result = await this.store.saveJob(this.name, job);
+    if (result.duplicate) return await this.#existing(result.id, job);
+    return this.#saved(job);
+  }
+
+  /**
+   * Add many jobs in one atomic store call. Results are in input order; duplicates are reported
+   * as in {@linkcode Queue.add}.
+   * @param jobs the jobs to add
+   * @returns the added (or existing) jobs
+   * @throws {TypeError | RangeError} naming the bad job, field and value; nothing is saved
+   */
+  async addBulk(jobs: readonly BulkJob<T>[]): Promise<Job<T, R>[]> {
+    this.#checkOpen();
+    if (!Array.isArray(jobs)) {
+      throw new TypeError(`Cannot add jobs to queue "${this.name}": jobs must be an array`);
+    }
+    const built = await Promise.all(jobs.map((job, i) => {
+      if (typeof job !== "object" || job === null) {
+        throw new TypeError(
+          `Cannot add jobs to queue "${this.name}": jobs[${i}] must be { name, data, opts? }`,
+        );
+      }
+      return this.#newJob(job.name, job.data, job.opts);
+    }));
+    if (built.length === 0) return [];
+    const results = await this.store.saveBulk(this.name, built);
+    return await Promise.all(
+      results.map((result, i) =>
+        result.duplicate ? this.#existing(result.id, built[i]) : this.#saved(built[i])
+      ),
+    );
+  }
+
+  /**
+   * Run a job on a cron schedule. One run per slot, whatever the number of workers; registering
+   * the same schedule again (e.g. at every start-up) changes nothing; registering the same key
+   * with a different pattern, payload or options replaces the schedule. The next run is enqueued
+   * when a run starts, so a failed run does not end the schedule.
+   *
+   * @param pattern cron pattern (5 fields, or 6 with seconds first), see croner
+   * @param name name of the jobs to add
+   * @param data payload of every run
+   * @param opts job options for every run, plus `key`, `tz`, `endDate` and `limit`
+   * @returns the schedule
+   * @throws {TypeError | RangeError} for a bad pattern, time zone or option
+   *
+   * @example
+   * ```ts
+   * import { Queue } from "@conveyor/core";
+   * import { MemoryStore } from "@conveyor/store-memory";
+   * const store = new MemoryStore();
+   * await store.connect();
+   * const queue = new Queue("reports", { store });
+   * const schedule = await queue.cron("0 3 * * *", "nightly", { full: true }, { tz: "Europe/Paris" });
+   * console.log(new Date(schedule.next!).toISOString());
+   * await queue.removeRepeatable(schedule.key);
+   * await queue.close();
+   * await store.disconnect();
+   * ```
+   */
+  async cron(
+    pattern: string,
+    name: string,
+    data: T,
+    opts?: RepeatOptions,
+  ): Promise<RepeatableInfo> {
+    this.#checkOpen();
+    const context = `Cannot schedule job ${describe(name)}: `;
+    if (typeof pattern !== "string" || pattern.trim() === "") {
+      throw new TypeError(
+        `${context}cron pattern must be a non-empty string, got ${describe(pattern)}`,
+      );
+    }
+    const def = await this.#definition(name, data, opts, context);
+    checkCron(pattern, def.tz, context);
+    def.pattern = pattern;
+    return await this.#register(def);
+  }
+
+  /**
+   * Run a job every `interval`. Runs fall on multiples of the interval since the Unix epoch
+   * (every `"1h"` runs on the hour), so every process computes the same slots.
+   *
+   * @param interval ms, or a duration such as `"5m"`
+   * @param name name of the jobs to add
+   * @param data payload of every run
+   * @param opts job options for every run, plus `key`, `endDate` and `limit`
+   * @returns the schedule
+   * @throws {TypeError | RangeError} for a bad interval or option
+   */
+  async every(
+    interval: number | string,
+    name: string,
+    data: T,
+    opts?: RepeatOptions,
+  ): Promise<RepeatableInfo> {
+    this.#checkOpen();
+    const context = `Cannot schedule job ${describe(name)}: `;
+    const every = parseDuration(interval, `${context}interval`);
+    if (!Number.isInteger(every) || every < 1) {
+      throw new RangeError(`${context}interval must be at least 1 ms, got ${describe(interval)}`);
+    }
+    const def = await this.#definition(name, data, opts, context);
+    if (def.tz !== undefined) throw new TypeError(`${context}tz applies to cron schedules only`);
+    def.every = every;
+    return await this.#register(def);
+  }
+
+  /**
+   * Remove a repeat schedule and its pending run (a run already active finishes).
+   * @param key the schedule's key (the job name unless `key` was given)
+   * @returns `false` when no such schedule exists
+   */
+  async removeRepeatable(key: string): Promise<boolean> {
+    this.#checkOpen();
+    const registry = registryQueueName(this.name);
+    const entry = await this.store.getJob(registry, key);
+    if (!entry) return false;
+    if (!(await this.store.removeJob(registry, key))) return false;
+    const def = entry.data as ScheduleDefinition;
+    if (def.next !== null) await this.#removePendingRun(runJobId(key, def.next));
+    return true;
+  }
+
+  /**
+   * The queue's repeat schedules, by key.
+   * @returns every registered schedule
+   */
+  async listRepeatables(): Promise<RepeatableInfo[]> {
+    this.#checkOpen();
+    const registry = registryQueueName(this.name);
+    const out: RepeatableInfo[] = [];
+    for (let offset = 0;; offset += 500) {
+      const page = await this.store.listJobs(registry, undefined, { offset, limit: 500 });
+      for (const entry of page) out.push(repeatableInfo(entry.data as ScheduleDefinition));
+      if (page.length < 500) break;
+    }
+    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  }
+
+  /**
+   * Pause the queue, or only the jobs named `jobName`: workers in every process stop claiming
+   * them (running jobs finish).
+   * @param jobName pause only jobs of this name
+   */
+  async pause(jobName?: string): Promise<void> {
+    this.#checkOpen();
+    await this.store.pauseJobName(this.name, this.#pauseName(jobName, "pause"));
+  }
+
+  /**
+   * Undo {@linkcode Queue.pause}.
+   * @param jobName resume only jobs of this name
+   */
+  async resume(jobName?: string): Promise<void> {
+    this.#checkOpen();
+    await this.store.resumeJobName(this.name, this.#pauseName(jobName, "resume"));
+  }
+
+  /**
+   * Whether the queue (or, with `jobName`, that job name) is paused.
+   * @param jobName check this job name (a paused queue pauses every name)
+   */
+  async isPaused(jobName?: string): Promise<boolean> {
+    this.#checkOpen();
+    const paused = await this.store.getPausedJobNames(this.name);
+    if (paused.includes(ALL_JOB_NAMES)) return true;
+    return jobName !== undefined && paused.includes(this.#pauseName(jobName, "check"));
+  }
+
+  /**
+   * Read a job.
+   * @param jobId the job's id
+   * @returns the job, or `null` when it does not exist
+   */
+  async getJob(jobId: string): Promise<Job<T, R> | null> {
+    this.#checkOpen();
+    if (typeof jobId !== "string") {
+      throw new TypeError(`Cannot get job from queue "${this.name}": id must be a string`);
+    }
+    const data = await this.store.getJob(this.name, jobId);
+    return data ? new Job(this.store, data as JobData<T, R>) : null;
+  }
+
+  /**
+   * List jobs, oldest first.
+   * @param state only jobs in this state (all when omitted)
+   * @param opts paging: `offset` (default 0) and `limit` (default 100)
+   */
+  async listJobs(
+    state?: JobState,
+    opts?: { offset?: number; limit?: number },
+  ): Promise<Job<T, R>[]> {
+    this.#checkOpen();
+    const context = `Cannot list jobs of queue "${this.name}": `;
+    if (state !== undefined) this.#checkState(state, context);
+    if (opts !== undefined) {
+      checkObject(opts, "options", context);
+      checkKeys(opts, ["offset", "limit"], "option", context);
+      if (opts.offset !== undefined) checkInt(opts.offset, "offset", context, 0);
+      if (opts.limit !== undefined) checkInt(opts.limit, "limit", context, 1);
+    }
+    const jobs = await this.store.listJobs(this.name, state, opts);
+    return jobs.map((data) => new Job(this.store, data as JobData<T, R>));
+  }
+
+  /**
+   * Count jobs.
+   * @param state only jobs in this state (all when omitted)
+   */
+  async countJobs(state?: JobState): Promise<number> {
+    this.#checkOpen();
+    if (state !== undefined) this.#checkState(state, `Cannot count jobs of queue "${this.name}": `);
+    return await this.store.countJobs(this.name, state);
+  }
+
+  /** Number of jobs in each state. */
+  async getJobCounts(): Promise<Record<JobState, number>> {
+    this.#checkOpen();
+    const counts = sortedCounts();
+    const values = await Promise.all(JOB_STATES.map((s) => this.store.countJobs(this.name, s)));
+    JOB_STATES.forEach((state, i) => counts[state] = values[i]);
+    return counts;
+  }
+
+  /**
+   * Remove a job (not an active one).
+   * @param jobId the job's id
+   * @returns `false` when the job did not exist
+   * @throws {InvalidJobStateError} when the job is active
+   */
+  async removeJob(jobId: string): Promise<boolean> {
+    this.#checkOpen();
+    return await this.store.removeJob(this.name, jobId);
+  }
+
+  /**
+   * Remove old jobs in `state`: finished (completed/failed) jobs that finished more than `grace`
+   * ago, or jobs in other states added more than `grace` ago. Active jobs are never cleaned.
+   * @param state the state to clean
+   * @param grace ms, or a duration such as `"1h"`
+   * @param limit remove at most this many
+   * @returns ids of the removed jobs
+   */
+  async clean(state: JobState, grace: number | string, limit?: number): Promise<string[]> {
+    this.#checkOpen();
+    const context = `Cannot clean queue "${this.name}": `;
+    this.#checkState(state, context);
+    const ms = parseDuration(grace, `${context}grace`);
+    if (limit !== undefined) checkInt(limit, "limit", context, 1);
+    return await this.store.clean(this.name, state, ms, limit);
+  }
+
+  /**
+   * Remove every waiting job, and delayed ones too unless `delayed` is `false`.
+   * @param delayed also remove delayed jobs
+   * @returns how many jobs were removed
+   */
+  async drain(delayed = true): Promise<number> {
+    this.#checkOpen();
+    if (typeof delayed !== "boolean") {
+      throw new TypeError(`Cannot drain queue "${this.name}": delayed must be a boolean`);
+    }
+    return await this.store.drain(this.name, delayed);
+  }
+
+  /**
+   * Stop this handle: it emits no more events and refuses further calls. The store stays
+   * connected (it may be shared); disconnect it yourself.
+   */
+  close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#unlisten();
+      this.#hub.release();
+    }
+    return Promise.resolve();
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new StoreClosedError(`Queue "${this.name}"`);
+  }
+
+  #checkState(state: unknown, context: string): void {
+    if (!JOB_STATES.includes(state as JobState)) {
+      throw new RangeError(
+        `${context}state must be one of ${JOB_STATES.join(", ")}, got ${describe(state)}`,
+      );
+    }
+  }
+
+  #pauseName(jobName: string | undefined, action: string): string {
+    if (jobName === undefined) return ALL_JOB_NAMES;
+    return validateJobName(jobName, `Cannot ${action} queue "${this.name}": `);
+  }
+
+  #newJob(
+    name: string,
+    data: T,
+    opts: AddJobOptions | undefined,
+  ): NewJob<T> | Promise<NewJob<T>> {
+    if (opts !== undefined && (opts as JobOptions).repeat !== undefined) {
+      throw new TypeError(
+        `Cannot add job ${
+          describe(name)
+        }: the repeat option is set by queue.cron() and queue.every()`,
+      );
+    }
+    const merged = this.#defaults ? { ...this.#defaults, ...opts } : opts;
+    return buildNewJob(name, data, merged);
+  }
+
+  #saved(job: NewJob<T>): Job<T, R> {
+    const now = Date.now();
+    const delay = job.opts.delay;
+    if (delay !== undefined && delay > 0) this.#hub.promoter.schedule(now + delay);
+    return new Job(this.store, localJobData(this.name, job, now) as JobData<T, R>);
+  }
+
+  async #existing(id: string, job: NewJob<T>): Promise<Job<T, R>> {
+    const data = await this.store.getJob(this.name, id);
+    if (data) return new Job(this.store, data as JobData<T, R>, true);
+    return new Job(
+      this.store,
+      { ...localJobData(this.name, job, Date.now()), id } as JobData<T, R>,
+      true,
+    );
+  }
+
+  async #definition(
+    name: string,
+    data: T,
+    opts: RepeatOptions | undefined,
+    context: string,
+  ): Promise<ScheduleDefinition> {
+    const jobOpts: Record<string, unknown> = {};
+    const repeat: Record<string, unknown> = {};
+    if (opts !== undefined) {
+      checkObject(opts, "options", context);
+      for (const [k, v] of Object.entries(opts)) {
+        if (REPEAT_KEYS.includes(k)) repeat[k] = v;
+        else if (k === "jobId" || k === "delay" || k === "repeat" || k === "deduplication") {
+          throw new TypeError(`${context}option "${k}" cannot be used with a repeat schedule`);
+        } else jobOpts[k] = v;
+      }
+    }
+    const job = await this.#newJob(name, data, jobOpts as AddJobOptions);
+    delete job.opts.jobId;
+    delete job.opts.delay;
+    delete job.opts.deduplication;
+    const key = repeat.key ?? name;
+    if (typeof key !== "string" || key === "" || key.length > MAX_KEY_LENGTH) {
+      throw new RangeError(
+        `${context}key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters, got ${
+          describe(key)
+        }`,
+      );
+    }
+    const def: ScheduleDefinition = {
+      key,
+      name,
+      data: job.data,
+      opts: job.opts,
+      count: 0,
+      next: null,
+    };
+    if (repeat.tz !== undefined) {
+      if (typeof repeat.tz !== "string" || repeat.tz === "") {
+        throw new TypeError(
+          `${context}tz must be an IANA time zone name, got ${describe(repeat.tz)}`,
+        );
+      }
+      def.tz = repeat.tz;
+    }
+    if (repeat.endDate !== undefined) {
+      const end = repeat.endDate instanceof Date ? repeat.endDate.getTime() : repeat.endDate;
+      if (typeof end !== "number" || !Number.isFinite(end)) {
+        throw new TypeError(
+          `${context}endDate must be a Date or ms since the epoch, got ${describe(repeat.endDate)}`,
+        );
+      }
+      def.endDate = end;
+    }
+    if (repeat.limit !== undefined) def.limit = checkInt(repeat.limit, "limit", context, 1);
+    return def;
+  }
+
+  async #register(def: ScheduleDefinition): Promise<RepeatableInfo> {
+    const store = this.store;
+    const registry = registryQueueName(this.name);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const entry = await store.getJob(registry, def.key);
+      if (!entry) {
+        const saved = await store.saveJob(registry, {
+          id: def.key,
+          name: def.name,
+          data: def,
+          opts: { jobId: def.key },
+          pendingChildrenCount: 1,
+        });
+        if (saved.duplicate) continue; // registered concurrently: compare with that one
+        return await this.#seed(def.key);
+      }
+      const old = entry.data as ScheduleDefinition;
+      if (sameDefinition(old, def)) {
+        if (old.next !== null) {
+          const pending = await store.getJob(this.name, runJobId(def.key, old.next));
+          if (isLiveRun(pending)) return repeatableInfo(old);
+        }
+        return await this.#seed(def.key); // the chain was lost (e.g. its run was removed)
+      }
+      if (old.next !== null) await this.#removePendingRun(runJobId(def.key, old.next));
+      if (!(await store.updateJob(registry, def.key, { data: def }))) continue;
+      return await this.#seed(def.key);
+    }
+    throw new InvalidJobStateError(
+      `Cannot schedule job "${def.name}": schedule "${def.key}" keeps changing concurrently`,
+    );
+  }
+
+  async #seed(key: string): Promise<RepeatableInfo> {
+    await enqueueNextRun(this.store, this.name, key, Date.now());
+    const entry = await this.store.getJob(registryQueueName(this.name), key);
+    if (!entry) {
+      throw new InvalidJobStateError(`Schedule "${key}" was removed while being registered`);
+    }
+    return repeatableInfo(entry.data as ScheduleDefinition);
+  }
+
+  async #removePendingRun(jobId: string): Promise<void> {
+    const run = await this.store.getJob(this.name, jobId);
+    if (run && (run.state === "delayed" || run.state === "waiting")) {
+      try {
+        await this.store.removeJob(this.name, jobId);
+      } catch (error) {
+        if (!(error instanceof InvalidJobStateError)) throw error; // claimed meanwhile: let it run
+      }
+    }
+  }
+
+  #forward(event: StoreEvent): void {
+    const type = event.type as keyof QueueEvents;
+    if (!this.events.hasListeners(type)) return;
+    const detail: Record<string, unknown> = { ...event.detail, queueName: event.queueName };
+    if (event.jobId !== undefined) detail.jobId = event.jobId;
+    if (event.jobName !== undefined) detail.name = event.jobName;
+    if (event.count !== undefined) detail.count = event.count;
+    this.events.emit(type, detail as never);
+  }
+}
+
+function repeatableInfo(def: ScheduleDefinition): RepeatableInfo {
+  const info: RepeatableInfo = { key: def.key, name: def.name, count: def.count, next: def.next };
+  if (def.pattern !== undefined) info.pattern = def.pattern;
+  if (def.every !== undefined) info.every = def.every;
+  if (def.tz !== undefined) info.tz = def.tz;
+  if (def.endDate !== undefined) info.endDate = def.endDate;
+  if (def.limit !== undefined) info.limit = def.limit;
+  return info;
+}
