@@ -5,7 +5,7 @@
  *   (keyed by that group's best job).
  * - per group: a heap of the group's waiting jobs. A group whose active count reached a claim's
  *   `groupConcurrency` is set aside (its entry leaves `main`) until one of its jobs stops being
- *   active.
+ *   active, or a claim with a higher limit (or none) comes.
  * - per paused job name: a heap of that name's waiting jobs, set aside the first time a claim
  *   meets them and put back on resume.
  *
@@ -60,6 +60,8 @@ export interface GroupState {
   inMain: boolean;
   /** Whether the group was set aside because it reached a claim's group concurrency. */
   saturated: boolean;
+  /** The group concurrency it reached when it was set aside. */
+  saturatedAt: number;
   /** Generation of the group's live entry in `main`. */
   mainGen: number;
 }
@@ -86,6 +88,8 @@ export class WaitingIndex {
   readonly groups: Map<string, GroupState> = new Map();
   /** Jobs set aside because their name is paused. */
   readonly parked: Map<string, BinaryHeap<JobEntry>> = new Map();
+  /** Groups set aside, by the group concurrency they reached (usually a single limit). */
+  readonly saturated: Map<number, Set<GroupState>> = new Map();
   #isPaused: (name: string) => boolean;
 
   /**
@@ -107,6 +111,7 @@ export class WaitingIndex {
         waiting: 0,
         inMain: false,
         saturated: false,
+        saturatedAt: 0,
         mainGen: 0,
       };
       this.groups.set(id, g);
@@ -120,7 +125,7 @@ export class WaitingIndex {
       this.groups.delete(g.id);
       g.heap.clear();
       g.inMain = false;
-      g.saturated = false;
+      this.#unsaturate(g);
     }
   }
 
@@ -173,6 +178,7 @@ export class WaitingIndex {
    * `groupLimit` met on the way are set aside, so the next claim does not meet them again.
    */
   next(groupLimit?: number): Rec | null {
+    if (this.saturated.size > 0) this.#unsaturateBelow(groupLimit);
     const main = this.main;
     for (;;) {
       const top = main.peek();
@@ -211,7 +217,7 @@ export class WaitingIndex {
       main.pop();
       g.inMain = false;
       if (groupLimit !== undefined && g.active >= groupLimit) {
-        g.saturated = true;
+        this.#saturate(g, groupLimit);
         continue;
       }
       g.heap.pop();
@@ -221,10 +227,39 @@ export class WaitingIndex {
     }
   }
 
+  #unsaturate(g: GroupState): void {
+    if (!g.saturated) return;
+    g.saturated = false;
+    const set = this.saturated.get(g.saturatedAt);
+    set?.delete(g);
+    if (set?.size === 0) this.saturated.delete(g.saturatedAt);
+  }
+
+  #saturate(g: GroupState, limit: number): void {
+    g.saturated = true;
+    g.saturatedAt = limit;
+    let set = this.saturated.get(limit);
+    if (!set) this.saturated.set(limit, set = new Set());
+    set.add(g);
+  }
+
+  /**
+   * A claim with a higher group limit (or none) than the one a group was set aside at may take
+   * from that group again: bring such groups back. Claims that all use one limit never get here.
+   */
+  #unsaturateBelow(groupLimit: number | undefined): void {
+    for (const [limit, set] of this.saturated) {
+      if (groupLimit !== undefined && limit >= groupLimit) continue;
+      for (const g of [...set]) {
+        if (groupLimit === undefined || g.active < groupLimit) this.slotFreed(g);
+      }
+    }
+  }
+
   /** A job of group `g` stopped being active: bring the group back if it was set aside. */
   slotFreed(g: GroupState): void {
     if (!g.saturated) return;
-    g.saturated = false;
+    this.#unsaturate(g);
     const head = this.#liveTop(g.heap);
     if (head !== undefined) this.#pushGroup(g, head);
   }

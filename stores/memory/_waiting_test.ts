@@ -125,6 +125,17 @@ Deno.test("MemoryStore brings a saturated group back when its active job finishe
   assert.equal(await store.fetchNextJob("q", "w", 1000, opts), null);
 });
 
+Deno.test("MemoryStore lets a claim with a higher group limit take from a group set aside", async () => {
+  const store = new MemoryStore();
+  await store.saveBulk("q", [newJob("g1", { groupId: "g" }), newJob("g2", { groupId: "g" })]);
+  await store.fetchNextJob("q", "w", 1000, { groupConcurrency: 1 });
+  assert.equal(await store.fetchNextJob("q", "w", 1000, { groupConcurrency: 1 }), null);
+  assert.equal((await store.fetchNextJob("q", "w2", 1000, { groupConcurrency: 2 }))?.id, "g2");
+  await store.saveJob("q", newJob("g3", { groupId: "g" }));
+  assert.equal(await store.fetchNextJob("q", "w2", 1000, { groupConcurrency: 2 }), null);
+  assert.equal((await store.fetchNextJob("q", "w3", 1000))?.id, "g3");
+});
+
 Deno.test("WaitingIndex drops stale entries when removed jobs outnumber live ones", () => {
   const index = indexOf(10_000);
   const recs = [...index.records()];
@@ -135,4 +146,90 @@ Deno.test("WaitingIndex drops stale entries when removed jobs outnumber live one
   index.compact(1_000);
   assert.equal(index.main.size, 1_000);
   assert.equal([...index.records()].length, 1_000);
+});
+
+Deno.test("MemoryStore keeps counters and indexes exact under random operations", async () => {
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (seed * 1103515245 + 12345) % 2147483648;
+    return seed % n;
+  };
+  const clock = { now: 0 };
+  const store = new MemoryStore({ clock: () => clock.now });
+  const names = ["a", "b", "c"];
+  const groups = [undefined, "g1", "g2"];
+  const tokens = new Map<string, string>();
+  let next = 0;
+  for (let step = 0; step < 3000; step++) {
+    clock.now += rand(3);
+    const op = rand(10);
+    if (op < 3) {
+      const id = `j${next++}`;
+      const opts = {
+        priority: rand(3),
+        lifo: rand(4) === 0,
+        delay: rand(5) === 0 ? rand(20) : 0,
+        ...(groups[rand(3)] ? { groupId: groups[rand(3)] ?? "g1" } : {}),
+      };
+      await store.saveJob("q", { id, name: names[rand(3)], data: {}, opts });
+    } else if (op < 5) {
+      const opts = rand(2) ? { groupConcurrency: 1 + rand(2) } : {};
+      for (const job of await store.fetchNextJobs("q", "w", 50, 1 + rand(3), opts)) {
+        assert.ok(!tokens.has(job.id), `job ${job.id} leased twice`);
+        tokens.set(job.id, job.lockToken!);
+      }
+    } else if (op < 7 && tokens.size > 0) {
+      const [id, token] = [...tokens][rand(tokens.size)];
+      tokens.delete(id);
+      const r = rand(4);
+      if (r === 0) await store.completeJob("q", id, token, null);
+      else if (r === 1) await store.releaseLock("q", id, token);
+      else {await store.failJob("q", id, token, {
+          failedReason: "x",
+          retryDelay: [null, 0, 5][rand(3)],
+        });}
+    } else if (op === 7) {
+      const name = names[rand(3)];
+      if (rand(2)) await store.pauseJobName("q", name);
+      else await store.resumeJobName("q", name);
+    } else if (op === 8) {
+      await store.promoteDelayedJobs("q");
+      const id = `j${rand(next + 1)}`;
+      const job = await store.getJob("q", id);
+      if (job && job.state !== "active") await store.removeJob("q", id);
+    } else {
+      clock.now += 30;
+      const { recovered, failed } = await store.recoverStalledJobs("q", 1);
+      for (const id of [...recovered, ...failed]) tokens.delete(id);
+    }
+    // Counters agree with the jobs themselves.
+    if (step % 100 === 99) {
+      const all = await store.listJobs("q", undefined, { limit: 1_000_000 });
+      for (const state of ["waiting", "delayed", "active", "completed", "failed"] as const) {
+        assert.equal(
+          await store.countJobs("q", state),
+          all.filter((j) => j.state === state).length,
+        );
+      }
+      for (const g of ["g1", "g2"]) {
+        const mine = all.filter((j) => j.groupId === g);
+        assert.equal(
+          await store.getGroupActiveCount("q", g),
+          mine.filter((j) => j.state === "active").length,
+        );
+        assert.equal(
+          await store.getWaitingGroupCount("q", g),
+          mine.filter((j) => j.state === "waiting").length,
+        );
+      }
+    }
+  }
+  // Once everything is resumed and due, every waiting job is claimable, each exactly once.
+  for (const name of names) await store.resumeJobName("q", name);
+  clock.now += 1000;
+  await store.promoteDelayedJobs("q");
+  const waiting = (await store.listJobs("q", "waiting", { limit: 1_000_000 })).map((j) => j.id);
+  const claimed = (await store.fetchNextJobs("q", "w", 50, 1_000_000)).map((j) => j.id);
+  assert.deepEqual([...claimed].sort(), [...waiting].sort());
+  assert.equal(await store.countJobs("q", "waiting"), 0);
 });
