@@ -19,6 +19,8 @@ import type { ConformanceArea, ConformanceCase } from "./case.ts";
 export const Q = "conformance";
 /** A second queue, for isolation and cross-queue cases. */
 export const Q2 = "conformance-other";
+/** A third queue, for flows that span several queues. */
+export const Q3 = "conformance-third";
 /** A lease that never expires during a case. */
 export const LONG = 60_000;
 /** A lease that expires during a case. */
@@ -220,7 +222,6 @@ export async function expireAndReclaim(
 /** Events received by one subscription. */
 export interface EventLog {
   readonly events: StoreEvent[];
-  readonly listener: (event: StoreEvent) => void;
   /** Wait until an event matching `match` arrives (or fail after `timeout` ms). */
   waitFor(match: (e: StoreEvent) => boolean, what: string, timeout?: number): Promise<StoreEvent>;
   /** Unsubscribe this listener. */
@@ -234,7 +235,6 @@ export function listen(store: StoreInterface, queue = Q): EventLog {
   store.subscribe(queue, listener);
   return {
     events,
-    listener,
     async waitFor(match, what, timeout = 300) {
       const deadline = Date.now() + timeout;
       for (;;) {
@@ -289,7 +289,7 @@ export async function saveTree(store: StoreInterface, root: TreeNode): Promise<F
 }
 
 /** Total jobs in every given queue. */
-export async function countAll(store: StoreInterface, queues = [Q, Q2]): Promise<number> {
+export async function countAll(store: StoreInterface, queues = [Q, Q2, Q3]): Promise<number> {
   let total = 0;
   for (const q of queues) total += await store.countJobs(q);
   return total;

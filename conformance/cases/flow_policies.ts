@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import type { StoreInterface } from "@conveyor/shared";
 import type { ConformanceCase } from "../case.ts";
 import {
   assertGone,
@@ -18,7 +19,7 @@ import {
   token,
 } from "../_helpers.ts";
 
-async function assertFailed(store: Parameters<ConformanceCase["fn"]>[0], id: string) {
+async function assertFailed(store: StoreInterface, id: string): Promise<void> {
   const job = await assertState(store, id, "failed");
   assert.equal(typeof job.failedReason, "string", `failed parent "${id}" says why`);
   assert.equal(typeof job.finishedAt, "number");

@@ -15,11 +15,10 @@ import {
   LONG,
   Q,
   Q2,
+  Q3,
   saveTree,
   token,
 } from "../_helpers.ts";
-
-const Q3 = "conformance-third";
 
 async function pending(store: StoreInterface, id: string, queue = Q): Promise<number> {
   return (await get(store, id, queue)).pendingChildrenCount;
