@@ -136,7 +136,13 @@ export async function enqueueNextRun(
   const def = entry.data as ScheduleDefinition;
   const now = Date.now();
   const slot = nextRunSlot(def, Math.max(after, now));
-  if (slot === null) return null;
+  if (slot === null) {
+    // The schedule ended with the run at `after`: record that nothing is pending.
+    if (def.next !== null && def.next <= after) {
+      await store.updateJob(registry, key, { data: { ...def, next: null } });
+    }
+    return null;
+  }
   const run = buildRun(def, slot, def.count + 1, now);
   const saved = await store.saveJob(queueName, run);
   if (saved.duplicate) return null;

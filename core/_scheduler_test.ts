@@ -152,7 +152,10 @@ Deno.test("Queue.every stops after `limit` runs and after `endDate`", async () =
     assert.equal(done.filter((j) => j.name === "ending").length, 2);
     assert.equal(await queue.countJobs("delayed"), 0);
     const infos = await queue.listRepeatables();
-    assert.deepEqual(infos.map((i) => [i.key, i.count]), [["ending", 2], ["limited", 3]]);
+    assert.deepEqual(infos.map((i) => [i.key, i.count, i.next]), [
+      ["ending", 2, null],
+      ["limited", 3, null],
+    ]);
   } finally {
     await worker.close();
     await queue.close();
