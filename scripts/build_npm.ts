@@ -13,8 +13,8 @@
  * - the output imports a package that no `deno.json` import map names with a version.
  *
  * Conventions a member can use in its `deno.json`:
- * - `"publish": { "exclude": [...] }` globs are left out of the npm package too (tests and
- *   `testdata/` always are);
+ * - `"publish": { "exclude": [...] }` globs are left out of the npm package too (`*_test.ts`,
+ *   test helpers named `_test_*.ts` and `testdata/` always are);
  * - `"npm": { "exclude": ["./deno.ts"] }` leaves Deno-only files out of the npm package only
  *   (an export whose entry is excluded is dropped); `"npm": { "skip": true }` skips the member.
  *
@@ -62,7 +62,13 @@ export interface BuiltPackage {
   dependencies: Record<string, string>;
 }
 
-const ALWAYS_EXCLUDED = ["**/*_test.ts", "**/*.test.ts", "**/testdata/", "**/node_modules/"];
+const ALWAYS_EXCLUDED = [
+  "**/*_test.ts",
+  "**/*.test.ts",
+  "**/_test_*.ts", // test helpers: _test_util.ts, _test_utils.ts
+  "**/testdata/",
+  "**/node_modules/",
+];
 const SOURCE_EXT = /\.(ts|mts|tsx)$/;
 const SHIM_SOURCE = "scripts/_deno_test.ts";
 const SHIM_NAME = "_deno_test";
