@@ -57,8 +57,12 @@ export class QueueHub {
     if (this.#refs === 0) return;
     if (--this.#refs === 0) {
       this.promoter.stop();
-      this.store.unsubscribe(this.queueName, this.#storeListener);
       this.#onEmpty();
+      try {
+        this.store.unsubscribe(this.queueName, this.#storeListener);
+      } catch {
+        // the store was disconnected first: it has dropped its listeners already
+      }
     }
   }
 

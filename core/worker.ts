@@ -483,12 +483,17 @@ export class Worker<T = any, R = any> {
       error = e;
     }
     if (unit.timer !== undefined) clearTimeout(unit.timer);
-    if (!unit.released && !entry.lost) {
-      if (failed) await this.#fail(entry, toError(error));
-      else await this.#complete(entry, value);
+    try {
+      if (!unit.released && !entry.lost) {
+        if (failed) await this.#fail(entry, toError(error));
+        else await this.#complete(entry, value);
+      }
+    } catch (unexpected) {
+      this.#error(unexpected, entry.data.id);
+    } finally {
+      this.#done(entry);
+      this.#unitDone(unit);
     }
-    this.#done(entry);
-    this.#unitDone(unit);
   }
 
   #startBatch(jobs: JobData[]): void {
@@ -524,17 +529,24 @@ export class Worker<T = any, R = any> {
       error = e;
     }
     if (unit.timer !== undefined) clearTimeout(unit.timer);
-    if (!unit.released) {
-      const err = failed ? toError(error) : undefined;
-      await Promise.all(entries.map((entry, i) => {
-        if (entry.lost) return undefined;
-        if (err) return this.#fail(entry, err);
-        const result = Array.isArray(value) ? value[i] : value;
-        return result instanceof Error ? this.#fail(entry, result) : this.#complete(entry, result);
-      }));
+    try {
+      if (!unit.released) {
+        const err = failed ? toError(error) : undefined;
+        await Promise.all(entries.map((entry, i) => {
+          if (entry.lost) return undefined;
+          if (err) return this.#fail(entry, err);
+          const result = Array.isArray(value) ? value[i] : value;
+          return result instanceof Error
+            ? this.#fail(entry, result)
+            : this.#complete(entry, result);
+        }));
+      }
+    } catch (unexpected) {
+      this.#error(unexpected);
+    } finally {
+      for (const entry of entries) this.#done(entry);
+      this.#unitDone(unit);
     }
-    for (const entry of entries) this.#done(entry);
-    this.#unitDone(unit);
   }
 
   #withTimeout(unit: Unit, run: () => unknown, ms: number, jobId: string): Promise<unknown> {

@@ -343,3 +343,62 @@ Deno.test("Worker survives store errors while fetching and reports them", async 
     clock.uninstall();
   }
 });
+
+Deno.test("Worker takes jobs by priority, then LIFO jobs newest first, then FIFO oldest first", async () => {
+  const store = await newStore();
+  const queue = new Queue("q", { store });
+  await queue.add("fifo-1", null, { priority: 5 });
+  await queue.add("fifo-2", null, { priority: 5 });
+  await queue.add("lifo-1", null, { priority: 5, lifo: true });
+  await queue.add("lifo-2", null, { priority: 5, lifo: true });
+  await queue.add("urgent", null, { priority: 0 });
+  await queue.add("low", null, { priority: 9 });
+  const order: string[] = [];
+  const worker = new Worker("q", (job) => {
+    order.push(job.name);
+  }, { store, autorun: false });
+  const drained = deferred();
+  worker.events.once("drained", () => drained.resolve());
+  worker.run();
+  await drained.promise;
+  assert.deepEqual(order, ["urgent", "lifo-2", "lifo-1", "fifo-1", "fifo-2", "low"]);
+  await worker.close();
+  await queue.close();
+  await store.disconnect();
+});
+
+Deno.test("Queue and Worker close cleanly after the store was disconnected", async () => {
+  const store = await newStore();
+  const queue = new Queue("q", { store });
+  const worker = new Worker("q", () => {}, { store });
+  worker.events.on("error", () => {});
+  await store.disconnect();
+  await worker.close();
+  await queue.close();
+});
+
+Deno.test("Worker obeys a queue paused by job name and wakes when it is resumed", async () => {
+  const clock = fakeTime();
+  const store = await newStore();
+  const queue = new Queue("q", { store });
+  const ran: string[] = [];
+  const worker = new Worker("q", (job) => {
+    ran.push(job.name);
+  }, { store, pollInterval: 60_000 });
+  try {
+    await queue.pause("report");
+    await queue.add("report", null);
+    await queue.add("email", null);
+    await settle(clock, () => ran.length === 1);
+    await clock.tickAsync(0);
+    assert.deepEqual(ran, ["email"]);
+    await queue.resume("report");
+    await settle(clock, () => ran.length === 2); // no poll needed: the store's event wakes it
+    assert.deepEqual(ran, ["email", "report"]);
+  } finally {
+    await worker.close();
+    await queue.close();
+    await store.disconnect();
+    clock.uninstall();
+  }
+});
