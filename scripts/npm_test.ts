@@ -200,6 +200,9 @@ async function main(): Promise<number> {
     Deno.writeTextFileSync(join(out, ".packages.json"), JSON.stringify(packages, null, 2));
   }
 
+  // for the types suite: the workspace's tsc and @types
+  Deno.env.set("CONVEYOR_TSC", join(ROOT, "node_modules/typescript/bin/tsc"));
+  Deno.env.set("CONVEYOR_TYPE_ROOTS", join(ROOT, "node_modules/@types"));
   const tmp = Deno.makeTempDirSync({ prefix: "conveyor-npm-test-" });
   try {
     console.log(`==> npm pack (${packages.length} packages) into ${tmp}/tarballs`);
