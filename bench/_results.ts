@@ -63,7 +63,7 @@ export async function runMicro(smoke: boolean): Promise<MicroResult[]> {
       `${BENCH_DIR}/micro_bench.ts`,
     ],
     cwd: ROOT_DIR,
-    env: smoke ? { BENCH_MICRO_SMOKE: "1" } : {},
+    env: { NO_COLOR: "1", ...(smoke ? { BENCH_MICRO_SMOKE: "1" } : {}) },
     stdout: "piped",
     stderr: "piped",
     signal: AbortSignal.timeout(600_000),
@@ -143,6 +143,9 @@ export interface Report {
   machine: Record<string, string>;
   minutes: number;
   errors: number;
+  /** Repetitions done, and why fewer than asked (the time budget), if so. */
+  reps: number;
+  budgetNote: string;
 }
 
 /** Renders the report, writes it to `r.out`, and returns the markdown. */
@@ -156,7 +159,8 @@ export function writeResults(r: Report): string {
     "",
     `Written by \`deno task ${r.smoke ? "bench:smoke" : "bench"}\` on ${when}; the run took ` +
     `${r.minutes.toFixed(1)} minutes with ${r.errors} failed child runs. Each cell is the median ` +
-    `of ${z.reps} runs, each in a fresh process, [min–max] beside it.`,
+    `of ${r.reps} runs, each in a fresh process, [min–max] beside it` +
+    (r.budgetNote ? ` (${r.budgetNote}).` : "."),
     "",
     mainTable(r.systems, r.grid, r.workloads),
     "",

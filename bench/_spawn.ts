@@ -29,6 +29,17 @@ export function commandFor(system: System): string[] {
   return [Deno.execPath(), "run", "-A", "--config", `${ROOT_DIR}/deno.json`, script];
 }
 
+const running = new Set<Deno.ChildProcess>();
+
+/** Kills every child still running (the driver was interrupted). */
+export function killChildren(): void {
+  for (const child of running) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already gone */ }
+  }
+}
+
 /** What one child run produced. */
 export interface ChildResult extends Measurement {
   error?: string;
@@ -48,11 +59,12 @@ export async function runChild(
   const child = new Deno.Command(cmd, {
     args: [...base, ...system.args, ...kv, `timeout=${timeoutMs}`],
     cwd: ROOT_DIR,
-    env: { BENCH_SELF: JSON.stringify(commandFor(system)), RUST_BACKTRACE: "0" },
+    env: { BENCH_SELF: JSON.stringify(commandFor(system)), RUST_BACKTRACE: "0", NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
+  running.add(child);
   let killed = false;
   const killer = setTimeout(() => {
     killed = true;
@@ -62,6 +74,7 @@ export async function runChild(
   }, timeoutMs + 15_000);
   const out = await child.output();
   clearTimeout(killer);
+  running.delete(child);
   const wallMs = performance.now() - started;
   const stdout = new TextDecoder().decode(out.stdout);
   const stderr = new TextDecoder().decode(out.stderr).trim();
