@@ -129,7 +129,14 @@ export class QueueHub {
         this.reportError(error);
       }
     }
-    if (event.jobId !== undefined && this.#waiters.size > 0) {
+    if (event.jobId === undefined && this.#waiters.size > 0) {
+      // Bulk removals name no job: every waiter re-checks its own.
+      if (event.type === "cleaned" || event.type === "drained") {
+        for (const set of [...this.#waiters.values()]) {
+          for (const listener of set) listener(event);
+        }
+      }
+    } else if (event.jobId !== undefined && this.#waiters.size > 0) {
       const set = this.#waiters.get(event.jobId);
       if (set) {
         for (const listener of set) {

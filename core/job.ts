@@ -364,8 +364,15 @@ export class Job<T = any, R = any> {
         }, (error) => settle(() => reject(error)));
       };
       const stopWaiting = hub.waitFor(id, (event) => {
-        if (event.type === "completed" || event.type === "failed" || event.type === "removed") {
-          check(event);
+        switch (event.type) {
+          case "completed":
+          case "failed":
+          case "removed":
+            check(event);
+            break;
+          case "cleaned":
+          case "drained":
+            check();
         }
       });
       if (timeout !== undefined) {

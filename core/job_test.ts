@@ -113,7 +113,7 @@ Deno.test("Job.waitUntilFinished rejects with a TimeoutError when the timeout ru
   }
 });
 
-Deno.test("Job.waitUntilFinished rejects when the job is removed, or does not exist", async () => {
+Deno.test("Job.waitUntilFinished rejects when the job is removed, drained or does not exist", async () => {
   const store = await newStore();
   const queue = new Queue("q", { store });
   const job = await queue.add("x", null);
@@ -121,6 +121,10 @@ Deno.test("Job.waitUntilFinished rejects when the job is removed, or does not ex
   await job.remove();
   await assert.rejects(() => waiting, JobNotFoundError);
   await assert.rejects(() => job.waitUntilFinished(), JobNotFoundError);
+  const drained = await queue.add("y", null);
+  const waitingForDrained = drained.waitUntilFinished();
+  await queue.drain();
+  await assert.rejects(() => waitingForDrained, JobNotFoundError);
   await queue.close();
   await store.disconnect();
 });

@@ -52,14 +52,8 @@ export type {
   WorkerStateDetail,
 } from "./events.ts";
 export { Job, JobFailedError } from "./job.ts";
-export {
-  type AddJobOptions,
-  type BulkJob,
-  Queue,
-  type QueueOptions,
-  type RepeatableInfo,
-  type RepeatOptions,
-} from "./queue.ts";
+export { type AddJobOptions, type BulkJob, Queue, type QueueOptions } from "./queue.ts";
+export type { RepeatableInfo, RepeatOptions } from "./repeat_options.ts";
 export { Worker } from "./worker.ts";
 export type {
   BackoffStrategy,

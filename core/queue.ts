@@ -6,7 +6,6 @@
 
 import {
   ALL_JOB_NAMES,
-  InvalidJobStateError,
   JOB_STATES,
   type JobData,
   type JobOptions,
@@ -21,21 +20,21 @@ import {
   validateQueueName,
 } from "@conveyor/shared";
 import { acquireHub, type QueueHub } from "./_hub.ts";
+import { localJobData } from "./_job_data.ts";
+import { buildNewJob } from "./_new_job.ts";
+import { checkCron, type ScheduleDefinition } from "./_scheduler.ts";
 import {
-  checkCron,
-  enqueueNextRun,
-  isLiveRun,
-  registryQueueName,
-  runJobId,
-  sameDefinition,
-  type ScheduleDefinition,
-} from "./_scheduler.ts";
+  listSchedules,
+  registerSchedule,
+  removeSchedule,
+  scheduleDefinition,
+  splitRepeatOptions,
+} from "./_schedules.ts";
 import { checkInt, checkKeys, checkObject, checkStore, describe } from "./_validate.ts";
 import { EventBus } from "./event_bus.ts";
 import type { QueueEvents } from "./events.ts";
 import { Job } from "./job.ts";
-import { localJobData } from "./_job_data.ts";
-import { buildNewJob } from "./_new_job.ts";
+import type { RepeatableInfo, RepeatOptions } from "./repeat_options.ts";
 
 /** Options of `Queue.add`: every {@linkcode JobOptions} field except `repeat` (see `cron`). */
 export type AddJobOptions = Omit<JobOptions, "repeat">;
@@ -60,57 +59,6 @@ export interface BulkJob<T = unknown> {
   /** Job options. */
   opts?: AddJobOptions;
 }
-
-/** Options of `Queue.cron` and `Queue.every`: job options for every run, plus the schedule's. */
-export interface RepeatOptions
-  extends Omit<JobOptions, "jobId" | "delay" | "repeat" | "deduplication"> {
-  /**
-   * Key of the schedule, unique within the queue; registering the same key again updates (or,
-   * when nothing changed, keeps) the schedule instead of adding a second one.
-   * @default the job name
-   */
-  key?: string;
-  /**
-   * IANA time zone of a cron pattern (`"Europe/Paris"`).
-   * @default the local time zone of the process computing the next run
-   */
-  tz?: string;
-  /**
-   * No run is scheduled after this time (a `Date` or ms since the epoch).
-   * @default no end
-   */
-  endDate?: Date | number;
-  /**
-   * Schedule at most this many runs in total.
-   * @default no limit
-   */
-  limit?: number;
-}
-
-/** A registered repeat schedule, as returned by `cron`, `every` and `listRepeatables`. */
-export interface RepeatableInfo {
-  /** Key of the schedule. */
-  key: string;
-  /** Name of the jobs it adds. */
-  name: string;
-  /** Cron pattern, for a cron schedule. */
-  pattern?: string;
-  /** Interval in ms, for an `every` schedule. */
-  every?: number;
-  /** Time zone of the cron pattern. */
-  tz?: string;
-  /** Last possible run time (ms), if any. */
-  endDate?: number;
-  /** Maximum number of runs, if any. */
-  limit?: number;
-  /** Runs scheduled so far. */
-  count: number;
-  /** Time (ms) of the pending run, or `null` when the schedule has ended. */
-  next: number | null;
-}
-
-const REPEAT_KEYS = ["key", "tz", "endDate", "limit"];
-const MAX_KEY_LENGTH = 200;
 
 function sortedCounts(): Record<JobState, number> {
   const counts = {} as Record<JobState, number>;
@@ -296,7 +244,7 @@ export class Queue<T = any, R = any> {
     const def = await this.#definition(name, data, opts, context);
     checkCron(pattern, def.tz, context);
     def.pattern = pattern;
-    return await this.#register(def);
+    return await registerSchedule(this.store, this.name, def);
   }
 
   /**
@@ -325,7 +273,7 @@ export class Queue<T = any, R = any> {
     const def = await this.#definition(name, data, opts, context);
     if (def.tz !== undefined) throw new TypeError(`${context}tz applies to cron schedules only`);
     def.every = every;
-    return await this.#register(def);
+    return await registerSchedule(this.store, this.name, def);
   }
 
   /**
@@ -335,13 +283,7 @@ export class Queue<T = any, R = any> {
    */
   async removeRepeatable(key: string): Promise<boolean> {
     this.#checkOpen();
-    const registry = registryQueueName(this.name);
-    const entry = await this.store.getJob(registry, key);
-    if (!entry) return false;
-    if (!(await this.store.removeJob(registry, key))) return false;
-    const def = entry.data as ScheduleDefinition;
-    if (def.next !== null) await this.#removePendingRun(runJobId(key, def.next));
-    return true;
+    return await removeSchedule(this.store, this.name, key);
   }
 
   /**
@@ -350,14 +292,7 @@ export class Queue<T = any, R = any> {
    */
   async listRepeatables(): Promise<RepeatableInfo[]> {
     this.#checkOpen();
-    const registry = registryQueueName(this.name);
-    const out: RepeatableInfo[] = [];
-    for (let offset = 0;; offset += 500) {
-      const page = await this.store.listJobs(registry, undefined, { offset, limit: 500 });
-      for (const entry of page) out.push(repeatableInfo(entry.data as ScheduleDefinition));
-      if (page.length < 500) break;
-    }
-    return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return await listSchedules(this.store, this.name);
   }
 
   /**
@@ -555,109 +490,9 @@ export class Queue<T = any, R = any> {
     opts: RepeatOptions | undefined,
     context: string,
   ): Promise<ScheduleDefinition> {
-    const jobOpts: Record<string, unknown> = {};
-    const repeat: Record<string, unknown> = {};
-    if (opts !== undefined) {
-      checkObject(opts, "options", context);
-      for (const [k, v] of Object.entries(opts)) {
-        if (REPEAT_KEYS.includes(k)) repeat[k] = v;
-        else if (k === "jobId" || k === "delay" || k === "repeat" || k === "deduplication") {
-          throw new TypeError(`${context}option "${k}" cannot be used with a repeat schedule`);
-        } else jobOpts[k] = v;
-      }
-    }
+    const { jobOpts, repeat } = splitRepeatOptions(opts, context);
     const job = await this.#newJob(name, data, jobOpts as AddJobOptions);
-    delete job.opts.jobId;
-    delete job.opts.delay;
-    delete job.opts.deduplication;
-    const key = repeat.key ?? name;
-    if (typeof key !== "string" || key === "" || key.length > MAX_KEY_LENGTH) {
-      throw new RangeError(
-        `${context}key must be a non-empty string of at most ${MAX_KEY_LENGTH} characters, got ${
-          describe(key)
-        }`,
-      );
-    }
-    const def: ScheduleDefinition = {
-      key,
-      name,
-      data: job.data,
-      opts: job.opts,
-      count: 0,
-      next: null,
-    };
-    if (repeat.tz !== undefined) {
-      if (typeof repeat.tz !== "string" || repeat.tz === "") {
-        throw new TypeError(
-          `${context}tz must be an IANA time zone name, got ${describe(repeat.tz)}`,
-        );
-      }
-      def.tz = repeat.tz;
-    }
-    if (repeat.endDate !== undefined) {
-      const end = repeat.endDate instanceof Date ? repeat.endDate.getTime() : repeat.endDate;
-      if (typeof end !== "number" || !Number.isFinite(end)) {
-        throw new TypeError(
-          `${context}endDate must be a Date or ms since the epoch, got ${describe(repeat.endDate)}`,
-        );
-      }
-      def.endDate = end;
-    }
-    if (repeat.limit !== undefined) def.limit = checkInt(repeat.limit, "limit", context, 1);
-    return def;
-  }
-
-  async #register(def: ScheduleDefinition): Promise<RepeatableInfo> {
-    const store = this.store;
-    const registry = registryQueueName(this.name);
-    for (let attempt = 0; attempt < 5; attempt++) {
-      const entry = await store.getJob(registry, def.key);
-      if (!entry) {
-        const saved = await store.saveJob(registry, {
-          id: def.key,
-          name: def.name,
-          data: def,
-          opts: { jobId: def.key },
-          pendingChildrenCount: 1,
-        });
-        if (saved.duplicate) continue; // registered concurrently: compare with that one
-        return await this.#seed(def.key);
-      }
-      const old = entry.data as ScheduleDefinition;
-      if (sameDefinition(old, def)) {
-        if (old.next !== null) {
-          const pending = await store.getJob(this.name, runJobId(def.key, old.next));
-          if (isLiveRun(pending)) return repeatableInfo(old);
-        }
-        return await this.#seed(def.key); // the chain was lost (e.g. its run was removed)
-      }
-      if (old.next !== null) await this.#removePendingRun(runJobId(def.key, old.next));
-      if (!(await store.updateJob(registry, def.key, { data: def }))) continue;
-      return await this.#seed(def.key);
-    }
-    throw new InvalidJobStateError(
-      `Cannot schedule job "${def.name}": schedule "${def.key}" keeps changing concurrently`,
-    );
-  }
-
-  async #seed(key: string): Promise<RepeatableInfo> {
-    await enqueueNextRun(this.store, this.name, key, Date.now());
-    const entry = await this.store.getJob(registryQueueName(this.name), key);
-    if (!entry) {
-      throw new InvalidJobStateError(`Schedule "${key}" was removed while being registered`);
-    }
-    return repeatableInfo(entry.data as ScheduleDefinition);
-  }
-
-  async #removePendingRun(jobId: string): Promise<void> {
-    const run = await this.store.getJob(this.name, jobId);
-    if (run && (run.state === "delayed" || run.state === "waiting")) {
-      try {
-        await this.store.removeJob(this.name, jobId);
-      } catch (error) {
-        if (!(error instanceof InvalidJobStateError)) throw error; // claimed meanwhile: let it run
-      }
-    }
+    return scheduleDefinition(job, repeat, context);
   }
 
   #forward(event: StoreEvent): void {
@@ -669,14 +504,4 @@ export class Queue<T = any, R = any> {
     if (event.count !== undefined) detail.count = event.count;
     this.events.emit(type, detail as never);
   }
-}
-
-function repeatableInfo(def: ScheduleDefinition): RepeatableInfo {
-  const info: RepeatableInfo = { key: def.key, name: def.name, count: def.count, next: def.next };
-  if (def.pattern !== undefined) info.pattern = def.pattern;
-  if (def.every !== undefined) info.every = def.every;
-  if (def.tz !== undefined) info.tz = def.tz;
-  if (def.endDate !== undefined) info.endDate = def.endDate;
-  if (def.limit !== undefined) info.limit = def.limit;
-  return info;
 }

@@ -7,16 +7,16 @@
 import {
   type JobData,
   type JobProgress,
-  JobTimeoutError,
   LeaseLostError,
   type StoreEvent,
   type StoreInterface,
   validateQueueName,
 } from "@conveyor/shared";
-import { decideRetry } from "./_backoff.ts";
 import { acquireHub, type QueueHub } from "./_hub.ts";
+import { LeaseRenewer } from "./_lease_renewer.ts";
+import { type Entry, Finisher, type Unit, withTimeout } from "./_running.ts";
 import { enqueueNextRun } from "./_scheduler.ts";
-import { returnValueProblem, toError } from "./_util.ts";
+import { toError } from "./_util.ts";
 import { describe } from "./_validate.ts";
 import { type WorkerConfig, workerConfig } from "./_worker_config.ts";
 import { EventBus } from "./event_bus.ts";
@@ -34,28 +34,6 @@ const RUNNING = 1;
 const PAUSED = 2;
 const CLOSING = 3;
 const CLOSED = 4;
-
-/** One processor call: a job, or a batch of jobs. */
-interface Unit {
-  controller: AbortController;
-  timer: ReturnType<typeof setTimeout> | undefined;
-  /** The lease was given back (close timed out): the outcome is dropped. */
-  released: boolean;
-  started: number;
-}
-
-/** One leased job. Also the lease binding handed to its Job. */
-interface Entry {
-  data: JobData;
-  job: Job;
-  lockToken: string;
-  onProgress: (job: Job, progress: JobProgress) => void;
-  unit: Unit;
-  /** completeJob/failJob was called: lease renewal no longer applies. */
-  finishing: boolean;
-  /** The lease was lost: the outcome is dropped. */
-  lost: boolean;
-}
 
 /**
  * A worker: claims jobs of one queue from the store and runs them with a processor.
@@ -99,6 +77,8 @@ export class Worker<T = any, R = any> {
   readonly #store: StoreInterface;
   readonly #processor: Processor<T, R> | BatchProcessor<T, R>;
   readonly #batch: boolean;
+  readonly #finisher: Finisher;
+  readonly #leases: LeaseRenewer;
   #state = IDLE;
   #hub: QueueHub | undefined;
   #detach: (() => void) | undefined;
@@ -115,7 +95,6 @@ export class Worker<T = any, R = any> {
   #drained = false;
   #pollTimer: ReturnType<typeof setTimeout> | undefined;
   #stalledTimer: ReturnType<typeof setTimeout> | undefined;
-  #leaseTimer: ReturnType<typeof setTimeout> | undefined;
   #limiterTimer: ReturnType<typeof setTimeout> | undefined;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined;
   #claims: number[] = [];
@@ -174,6 +153,27 @@ export class Worker<T = any, R = any> {
     this.id = this.#cfg.id;
     this.events = new EventBus<WorkerEvents>((error) =>
       this.events.emit("error", { error, queueName })
+    );
+    this.#finisher = new Finisher(
+      this.#store,
+      queueName,
+      this.events,
+      this.#cfg.backoffStrategies,
+      (error, jobId) => this.#error(error, jobId),
+      (at) => this.#hub?.promoter.schedule(at),
+    );
+    this.#leases = new LeaseRenewer(
+      this.#store,
+      queueName,
+      this.#cfg.lockDuration,
+      this.#cfg.lockRenewTime,
+      this.#active,
+      (entry) => {
+        this.#finisher.leaseLost(entry, "extend the lease of");
+        entry.unit.controller.abort(new LeaseLostError(queueName, entry.data.id, "run"));
+      },
+      (error, jobId) => this.#error(error, jobId),
+      (work) => this.#track(work),
     );
     if (this.#cfg.autorun) this.run();
   }
@@ -258,7 +258,8 @@ export class Worker<T = any, R = any> {
   async #close(timeout: number | undefined): Promise<void> {
     const wasStarted = this.#state !== IDLE;
     this.#state = CLOSING;
-    this.#clearTimer("poll");
+    clearTimeout(this.#pollTimer);
+    this.#pollTimer = undefined;
     this.#unlisten?.();
     this.#detach?.();
     if (this.#fetchPromise) await this.#fetchPromise;
@@ -274,10 +275,12 @@ export class Worker<T = any, R = any> {
       }
       if (this.#units > 0) this.#releaseAll();
     }
-    this.#clearTimer("lease");
-    this.#clearTimer("stalled");
-    this.#clearTimer("limiter");
-    this.#clearTimer("backoff");
+    this.#leases.stop();
+    for (const timer of [this.#stalledTimer, this.#limiterTimer, this.#backoffTimer]) {
+      clearTimeout(timer);
+    }
+    this.#stalledTimer = this.#limiterTimer = this.#backoffTimer = undefined;
+    this.#backingOff = false;
     while (this.#background.size > 0) await Promise.allSettled([...this.#background]);
     if (wasStarted) this.#hub?.release();
     this.#state = CLOSED;
@@ -451,7 +454,7 @@ export class Worker<T = any, R = any> {
 
   #startOne(data: JobData): void {
     this.#units++;
-    if (this.#leaseTimer === undefined) this.#armLeaseTimer();
+    this.#leases.ensure();
     const unit: Unit = {
       controller: new AbortController(),
       timer: undefined,
@@ -471,7 +474,7 @@ export class Worker<T = any, R = any> {
     try {
       value = timeout === undefined
         ? await (this.#processor as Processor<T, R>)(entry.job as Job<T, R>, unit.controller.signal)
-        : await this.#withTimeout(
+        : await withTimeout(
           unit,
           () =>
             (this.#processor as Processor<T, R>)(entry.job as Job<T, R>, unit.controller.signal),
@@ -485,8 +488,8 @@ export class Worker<T = any, R = any> {
     if (unit.timer !== undefined) clearTimeout(unit.timer);
     try {
       if (!unit.released && !entry.lost) {
-        if (failed) await this.#fail(entry, toError(error));
-        else await this.#complete(entry, value);
+        if (failed) await this.#finisher.fail(entry, toError(error));
+        else await this.#finisher.complete(entry, value);
       }
     } catch (unexpected) {
       this.#error(unexpected, entry.data.id);
@@ -498,7 +501,7 @@ export class Worker<T = any, R = any> {
 
   #startBatch(jobs: JobData[]): void {
     this.#units++;
-    if (this.#leaseTimer === undefined) this.#armLeaseTimer();
+    this.#leases.ensure();
     const unit: Unit = {
       controller: new AbortController(),
       timer: undefined,
@@ -523,7 +526,7 @@ export class Worker<T = any, R = any> {
     try {
       value = timeout === undefined
         ? await run()
-        : await this.#withTimeout(unit, run, timeout, entries[0].data.id);
+        : await withTimeout(unit, run, timeout, entries[0].data.id);
     } catch (e) {
       failed = true;
       error = e;
@@ -534,11 +537,11 @@ export class Worker<T = any, R = any> {
         const err = failed ? toError(error) : undefined;
         await Promise.all(entries.map((entry, i) => {
           if (entry.lost) return undefined;
-          if (err) return this.#fail(entry, err);
+          if (err) return this.#finisher.fail(entry, err);
           const result = Array.isArray(value) ? value[i] : value;
           return result instanceof Error
-            ? this.#fail(entry, result)
-            : this.#complete(entry, result);
+            ? this.#finisher.fail(entry, result)
+            : this.#finisher.complete(entry, result);
         }));
       }
     } catch (unexpected) {
@@ -547,108 +550,6 @@ export class Worker<T = any, R = any> {
       for (const entry of entries) this.#done(entry);
       this.#unitDone(unit);
     }
-  }
-
-  #withTimeout(unit: Unit, run: () => unknown, ms: number, jobId: string): Promise<unknown> {
-    return new Promise((resolve, reject) => {
-      unit.timer = setTimeout(() => {
-        unit.timer = undefined;
-        const error = new JobTimeoutError(jobId, ms);
-        unit.controller.abort(error);
-        reject(error);
-      }, ms);
-      let result: Promise<unknown>;
-      try {
-        result = Promise.resolve(run());
-      } catch (error) {
-        result = Promise.reject(error);
-      }
-      result.then(resolve, reject);
-    });
-  }
-
-  async #complete(entry: Entry, value: unknown): Promise<void> {
-    const result = value === undefined ? null : value;
-    const problem = returnValueProblem(result, entry.data.id);
-    if (problem) return await this.#fail(entry, problem);
-    entry.finishing = true;
-    const { data } = entry;
-    let ok: boolean;
-    try {
-      ok = await this.#store.completeJob(this.name, data.id, entry.lockToken, result);
-    } catch (error) {
-      this.#error(error, data.id);
-      return;
-    }
-    if (!ok) return this.#leaseLost(entry, "complete");
-    entry.job.state = "completed";
-    entry.job.returnValue = result;
-    if (this.events.hasListeners("completed")) {
-      this.events.emit("completed", {
-        queueName: this.name,
-        jobId: data.id,
-        name: data.name,
-        job: entry.job,
-        returnValue: result,
-        duration: Date.now() - entry.unit.started,
-      });
-    }
-  }
-
-  async #fail(entry: Entry, error: Error): Promise<void> {
-    entry.finishing = true;
-    const { data } = entry;
-    const decision = decideRetry(data, error, entry.job, this.#cfg.backoffStrategies);
-    if (decision.problem) this.#error(decision.problem, data.id);
-    const retryDelay = decision.retryDelay;
-    const failedReason = error.message || error.name;
-    let ok: boolean;
-    try {
-      ok = await this.#store.failJob(this.name, data.id, entry.lockToken, {
-        failedReason,
-        stacktrace: error.stack ?? null,
-        retryDelay,
-      });
-    } catch (storeError) {
-      this.#error(storeError, data.id);
-      return;
-    }
-    if (!ok) return this.#leaseLost(entry, "fail");
-    const attemptsMade = data.attemptsMade + 1;
-    const job = entry.job;
-    job.attemptsMade = attemptsMade;
-    job.failedReason = failedReason;
-    const willRetry = retryDelay !== null;
-    job.state = !willRetry ? "failed" : retryDelay > 0 ? "delayed" : "waiting";
-    if (willRetry && retryDelay > 0) this.#hub?.promoter.schedule(Date.now() + retryDelay);
-    if (this.events.hasListeners("failed")) {
-      this.events.emit("failed", {
-        queueName: this.name,
-        jobId: data.id,
-        name: data.name,
-        job,
-        failedReason,
-        error,
-        attemptsMade,
-        willRetry,
-        ...(willRetry ? { retryDelay } : {}),
-      });
-    }
-    if (willRetry && retryDelay > 0) {
-      this.events.emit("delayed", {
-        queueName: this.name,
-        jobId: data.id,
-        name: data.name,
-        job,
-        delay: retryDelay,
-      });
-    }
-  }
-
-  #leaseLost(entry: Entry, action: string): void {
-    if (entry.lost) return;
-    entry.lost = true;
-    this.#error(new LeaseLostError(this.name, entry.data.id, action), entry.data.id);
   }
 
   #done(entry: Entry): void {
@@ -701,30 +602,6 @@ export class Worker<T = any, R = any> {
 
   // ── Leases and stalled jobs ──────────────────────────────────────────────────────────────────
 
-  #armLeaseTimer(): void {
-    this.#leaseTimer = setTimeout(this.#renewLeases, this.#cfg.lockRenewTime);
-  }
-
-  #renewLeases = (): void => {
-    this.#leaseTimer = undefined;
-    if (this.#active.size === 0) return;
-    const duration = this.#cfg.lockDuration;
-    for (const entry of this.#active.values()) {
-      if (entry.finishing || entry.lost || entry.unit.released) continue;
-      this.#track(
-        this.#store.extendLock(this.name, entry.data.id, entry.lockToken, duration).then(
-          (ok) => {
-            if (ok || entry.finishing || entry.unit.released || entry.lost) return;
-            this.#leaseLost(entry, "extend the lease of");
-            entry.unit.controller.abort(new LeaseLostError(this.name, entry.data.id, "run"));
-          },
-          (error) => this.#error(error, entry.data.id),
-        ),
-      );
-    }
-    this.#armLeaseTimer();
-  };
-
   #checkStalled = (): void => {
     this.#stalledTimer = undefined;
     const work = this.#store.recoverStalledJobs(this.name, this.#cfg.maxStalledCount).then(
@@ -752,32 +629,6 @@ export class Worker<T = any, R = any> {
     this.#background.add(promise);
     const forget = () => this.#background.delete(promise);
     promise.then(forget, forget);
-  }
-
-  #clearTimer(which: "poll" | "stalled" | "lease" | "limiter" | "backoff"): void {
-    switch (which) {
-      case "poll":
-        clearTimeout(this.#pollTimer);
-        this.#pollTimer = undefined;
-        break;
-      case "stalled":
-        clearTimeout(this.#stalledTimer);
-        this.#stalledTimer = undefined;
-        break;
-      case "lease":
-        clearTimeout(this.#leaseTimer);
-        this.#leaseTimer = undefined;
-        break;
-      case "limiter":
-        clearTimeout(this.#limiterTimer);
-        this.#limiterTimer = undefined;
-        break;
-      case "backoff":
-        clearTimeout(this.#backoffTimer);
-        this.#backoffTimer = undefined;
-        this.#backingOff = false;
-        break;
-    }
   }
 
   #error(error: unknown, jobId?: string): void {
