@@ -55,6 +55,10 @@ Deno.test("Worker retries a failed job with fixed backoff", async () => {
     if (++runs < 3) throw new Error(`attempt ${runs} failed`);
     return "ok";
   });
+  const delayed: number[] = [];
+  h.worker.events.on("delayed", (e) => {
+    delayed.push(e.detail.delay);
+  });
   try {
     const t0 = Date.now();
     const job = await h.queue.add("x", null, { attempts: 3, backoff: 1000 });
@@ -66,6 +70,7 @@ Deno.test("Worker retries a failed job with fixed backoff", async () => {
       [1, true, 1000],
       [2, true, 1000],
     ]);
+    assert.deepEqual(delayed, [1000, 1000]);
     const stored = await h.queue.getJob(job.id);
     assert.equal(stored?.attemptsMade, 3);
     assert.equal(stored?.stacktrace.length, 2);
