@@ -5,8 +5,7 @@
  */
 
 import type { JobState, SaveResult } from "@conveyor/shared";
-import type { Db, Tx } from "./_db.ts";
-import { JOB_COLUMNS, type JobRow } from "./_rows.ts";
+import type { Tx } from "./_db.ts";
 import type { CheckedJob } from "./_validate.ts";
 
 /** Where a job just went, for the events that announce it. */
@@ -16,11 +15,6 @@ export interface Moved {
   name: string;
   state: JobState;
   delayUntil: number | null;
-}
-
-/** A job row by queue and id, or `undefined`. */
-export function findJob(db: Db, queue: string, id: string): JobRow | undefined {
-  return db.get<JobRow>(`SELECT ${JOB_COLUMNS} FROM {jobs} WHERE queue = ? AND id = ?`, queue, id);
 }
 
 /**
@@ -148,41 +142,4 @@ export function addLog(
   return token === undefined
     ? tx.db.run(sql, line, queue, id) > 0
     : tx.db.run(sql, line, queue, id, token) > 0;
-}
-
-/** Jobs of a queue by ascending seq, optionally in one state, paged. */
-export function listJobs(
-  db: Db,
-  queue: string,
-  state: JobState | undefined,
-  offset: number,
-  limit: number,
-): JobRow[] {
-  if (state === undefined) {
-    return db.all<JobRow>(
-      `SELECT ${JOB_COLUMNS} FROM {jobs} WHERE queue = ? ORDER BY seq LIMIT ? OFFSET ?`,
-      queue,
-      limit,
-      offset,
-    );
-  }
-  return db.all<JobRow>(
-    `SELECT ${JOB_COLUMNS} FROM {jobs} WHERE queue = ? AND state = ? ORDER BY seq LIMIT ? OFFSET ?`,
-    queue,
-    state,
-    limit,
-    offset,
-  );
-}
-
-/** Number of jobs of a queue (in `state` when given). */
-export function countJobs(db: Db, queue: string, state?: JobState): number {
-  const row = state === undefined
-    ? db.get<{ n: number }>("SELECT COUNT(*) AS n FROM {jobs} WHERE queue = ?", queue)
-    : db.get<{ n: number }>(
-      "SELECT COUNT(*) AS n FROM {jobs} WHERE queue = ? AND state = ?",
-      queue,
-      state,
-    );
-  return Number(row?.n ?? 0);
 }

@@ -42,7 +42,8 @@
  */
 
 export type { RunResult, SqliteDriver, SqliteStatement, SqlRow, SqlValue } from "./driver.ts";
-export { type SqliteCoreOptions, SqliteStore, type SqliteStoreOptions } from "./sqlite_store.ts";
+export { SqliteStore } from "./sqlite_store.ts";
+export type { SqliteCoreOptions, SqliteStoreOptions } from "./options.ts";
 export { SCHEMA_VERSION } from "./_schema.ts";
 // The contract types the store's methods take and return, for documentation and convenience.
 export type {

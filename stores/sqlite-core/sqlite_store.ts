@@ -30,60 +30,10 @@ import * as finish from "./_finish.ts";
 import { checkFlow, childDone, childFailed, saveFlow } from "./_flows.ts";
 import * as jobs from "./_jobs.ts";
 import { clean, drain, promote, recoverStalled } from "./_maintenance.ts";
-import { JOB_COLUMNS, type JobRow, toJob } from "./_rows.ts";
+import * as queries from "./_queries.ts";
+import { type JobRow, toJob } from "./_rows.ts";
 import * as v from "./_validate.ts";
-import type { SqliteDriver } from "./driver.ts";
-
-/** Options every SQLite store takes (the runtime adapters add the file name). */
-export interface SqliteStoreOptions {
-  /**
-   * Prefix of every table and index name, so several stores can share one database file.
-   * Letters, digits and `_`, starting with a letter or `_`.
-   * @default "conveyor_"
-   */
-  tablePrefix?: string;
-  /**
-   * How often (ms) a store with subscribers looks for events that other processes committed
-   * (e.g. `waiting`, so idle workers there wake up). In-process listeners get events at once.
-   * @default 200
-   */
-  pollInterval?: number;
-  /**
-   * How long (ms) SQLite waits for another connection's write lock before reporting
-   * SQLITE_BUSY (the store then retries the whole operation).
-   * @default 5000
-   */
-  busyTimeout?: number;
-  /**
-   * How long (ms) event rows stay in the events table for other processes to poll.
-   * @default 60000
-   */
-  eventRetention?: number;
-  /**
-   * Receives errors that belong to no call (a failed event poll).
-   * @default nothing
-   */
-  onError?: (error: unknown) => void;
-}
-
-/** Options of {@linkcode SqliteStore} itself: the common options plus the driver. */
-export interface SqliteCoreOptions extends SqliteStoreOptions {
-  /** Opens the database (called once, by `connect()`). */
-  open: () => SqliteDriver;
-  /**
-   * Name of the store in error messages.
-   * @default "SqliteStore"
-   */
-  name?: string;
-}
-
-function positive(value: number | undefined, what: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== "number" || !Number.isFinite(value) || value <= 0) {
-    throw new RangeError(`${what} must be a positive number of ms, got ${String(value)}`);
-  }
-  return value;
-}
+import { resolveOptions, type SqliteCoreOptions } from "./options.ts";
 
 const one = (rows: JobRow[]): JobData[] => rows.map(toJob);
 
@@ -141,27 +91,15 @@ export class SqliteStore implements StoreInterface {
    * @throws {TypeError | RangeError} for a missing driver or a bad setting
    */
   constructor(options: SqliteCoreOptions) {
-    if (typeof options?.open !== "function") {
-      throw new TypeError("SqliteStore needs options.open: a function that opens the database");
-    }
-    const prefix = options.tablePrefix ?? "conveyor_";
-    if (typeof prefix !== "string" || !/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(prefix)) {
-      throw new RangeError(
-        `tablePrefix must be letters, digits and "_", starting with a letter or "_", got ${
-          JSON.stringify(prefix)
-        }`,
-      );
-    }
-    this.tablePrefix = prefix;
-    this.#c = new Connection({
-      name: options.name ?? "SqliteStore",
-      open: options.open,
-      prefix,
-      pollInterval: positive(options.pollInterval, "pollInterval", 200),
-      busyTimeout: positive(options.busyTimeout, "busyTimeout", 5000),
-      eventRetention: positive(options.eventRetention, "eventRetention", 60_000),
-      onError: options.onError ?? (() => {}),
-    });
+    const settings = resolveOptions(options);
+    this.tablePrefix = settings.prefix;
+    this.#c = new Connection(settings);
+  }
+
+  /** Check the store is open and the queue name valid. */
+  #q(queueName: string): void {
+    this.#c.db();
+    validateQueueName(queueName);
   }
 
   // ── Lifecycle ──────────────────────────────────────────────────────────────────────────────
@@ -198,8 +136,7 @@ export class SqliteStore implements StoreInterface {
   }
 
   async #save(queueName: string, list: unknown[], where: string): Promise<SaveResult[]> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     const checked = list.map((j, i) =>
       v.checkNewJob(j, list.length === 1 ? where : `${where}[${i}]`)
     );
@@ -213,10 +150,9 @@ export class SqliteStore implements StoreInterface {
 
   /** Read one job, or `null`. */
   async getJob(queueName: string, jobId: string): Promise<JobData | null> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     v.checkId(jobId, "jobId");
-    const row = await this.#c.read((db) => jobs.findJob(db, queueName, jobId));
+    const row = await this.#c.read((db) => queries.findJob(db, queueName, jobId));
     return row ? toJob(row) : null;
   }
 
@@ -253,8 +189,7 @@ export class SqliteStore implements StoreInterface {
   }
 
   #target(queueName: string, jobId: string, lockToken: string | undefined): void {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     v.checkId(jobId, "jobId");
     if (lockToken !== undefined) v.checkToken(lockToken, "lockToken");
   }
@@ -280,8 +215,7 @@ export class SqliteStore implements StoreInterface {
     count: number,
     opts?: FetchOptions,
   ): Promise<JobData[]> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     v.checkToken(workerId, "workerId");
     v.checkMs(lockDuration, "lockDuration", 1);
     v.checkInt(count, "count", 0);
@@ -368,23 +302,21 @@ export class SqliteStore implements StoreInterface {
 
   /** Jobs of the queue (in `state` when given), by ascending `seq`. */
   async listJobs(queueName: string, state?: JobState, opts?: ListOptions): Promise<JobData[]> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     const s = v.checkState(state, true);
     if (opts !== undefined && (typeof opts !== "object" || opts === null)) {
       throw new TypeError(`list options must be an object, got ${String(opts)}`);
     }
     const offset = opts?.offset === undefined ? 0 : v.checkInt(opts.offset, "offset", 0);
     const limit = opts?.limit === undefined ? 100 : v.checkInt(opts.limit, "limit", 0);
-    return one(await this.#c.read((db) => jobs.listJobs(db, queueName, s, offset, limit)));
+    return one(await this.#c.read((db) => queries.listJobs(db, queueName, s, offset, limit)));
   }
 
   /** Number of jobs of the queue in `state` (all when omitted). */
   async countJobs(queueName: string, state?: JobState): Promise<number> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     const s = v.checkState(state, true);
-    return await this.#c.read((db) => jobs.countJobs(db, queueName, s));
+    return await this.#c.read((db) => queries.countJobs(db, queueName, s));
   }
 
   /** Number of active jobs of the queue. */
@@ -396,21 +328,13 @@ export class SqliteStore implements StoreInterface {
 
   /** Earliest due time of the queue's delayed jobs, or `null`. */
   async getNextDelayedTimestamp(queueName: string): Promise<number | null> {
-    this.#c.db();
-    validateQueueName(queueName);
-    const row = await this.#c.read((db) =>
-      db.get<{ t: number | null }>(
-        "SELECT MIN(delay_until) AS t FROM {jobs} WHERE queue = ? AND state = 'delayed'",
-        queueName,
-      )
-    );
-    return row?.t == null ? null : Number(row.t);
+    this.#q(queueName);
+    return await this.#c.read((db) => queries.nextDelayed(db, queueName));
   }
 
   /** Move delayed jobs due at or before `timestamp` (default: now) to waiting. */
   async promoteDelayedJobs(queueName: string, timestamp?: number): Promise<number> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     if (timestamp !== undefined) v.checkMs(timestamp, "timestamp", -Infinity);
     return await this.#c.write((tx) => promote(tx, queueName, timestamp ?? tx.now));
   }
@@ -418,8 +342,7 @@ export class SqliteStore implements StoreInterface {
   // ── Pause / resume ─────────────────────────────────────────────────────────────────────────
 
   #pauseArgs(queueName: string, jobName: string): void {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     if (jobName !== ALL_JOB_NAMES) validateJobName(jobName);
   }
 
@@ -443,36 +366,21 @@ export class SqliteStore implements StoreInterface {
 
   /** Paused job names of the queue, `"*"` included when the whole queue is paused. */
   async getPausedJobNames(queueName: string): Promise<string[]> {
-    this.#c.db();
-    validateQueueName(queueName);
-    const rows = await this.#c.read((db) =>
-      db.all<{ name: string }>("SELECT name FROM {paused} WHERE queue = ?", queueName)
-    );
-    return rows.map((r) => r.name);
+    this.#q(queueName);
+    return await this.#c.read((db) => queries.pausedNames(db, queueName));
   }
 
   // ── Stalled jobs ───────────────────────────────────────────────────────────────────────────
 
   /** Active jobs whose lease expired, by ascending `seq`. */
   async getStalledJobs(queueName: string): Promise<JobData[]> {
-    this.#c.db();
-    validateQueueName(queueName);
-    return one(
-      await this.#c.read((db, now) =>
-        db.all<JobRow>(
-          `SELECT ${JOB_COLUMNS} FROM {jobs} WHERE queue = ? AND state = 'active'
-             AND lock_until < ? ORDER BY seq`,
-          queueName,
-          now,
-        )
-      ),
-    );
+    this.#q(queueName);
+    return one(await this.#c.read((db, now) => queries.stalledJobs(db, queueName, now)));
   }
 
   /** Put back (or fail, past `maxStalledCount`) every job whose lease expired, at once. */
   async recoverStalledJobs(queueName: string, maxStalledCount: number): Promise<StalledRecovery> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     v.checkInt(maxStalledCount, "maxStalledCount", 0);
     return await this.#c.write((tx) => recoverStalled(tx, queueName, maxStalledCount));
   }
@@ -486,8 +394,7 @@ export class SqliteStore implements StoreInterface {
     grace: number,
     limit?: number,
   ): Promise<string[]> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     const s = v.checkState(state, false) as JobState;
     v.checkMs(grace, "grace");
     const max = limit === undefined ? -1 : v.checkInt(limit, "limit", 0);
@@ -497,8 +404,7 @@ export class SqliteStore implements StoreInterface {
 
   /** Remove all waiting jobs, and delayed ones unless `delayed` is `false`. */
   async drain(queueName: string, delayed?: boolean): Promise<number> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     if (delayed !== undefined && typeof delayed !== "boolean") {
       throw new TypeError(`delayed must be a boolean, got ${typeof delayed}`);
     }
@@ -509,8 +415,7 @@ export class SqliteStore implements StoreInterface {
 
   /** Receive the queue's events: this process's at once, other processes' by polling. */
   subscribe(queueName: string, listener: StoreEventListener): void {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     if (typeof listener !== "function") {
       throw new TypeError(`listener must be a function, got ${typeof listener}`);
     }
@@ -574,54 +479,27 @@ export class SqliteStore implements StoreInterface {
 
   /** Direct children of a parent, across queues, by ascending `seq`. */
   async getChildrenJobs(parentQueueName: string, parentId: string): Promise<JobData[]> {
-    this.#c.db();
-    validateQueueName(parentQueueName);
+    this.#q(parentQueueName);
     v.checkId(parentId, "parentId");
-    return one(
-      await this.#c.read((db) =>
-        db.all<JobRow>(
-          `SELECT ${JOB_COLUMNS} FROM {jobs} WHERE parent_queue = ? AND parent_id = ? ORDER BY seq`,
-          parentQueueName,
-          parentId,
-        )
-      ),
-    );
+    return one(await this.#c.read((db) => queries.childrenOf(db, parentQueueName, parentId)));
   }
 
   // ── Deduplication ──────────────────────────────────────────────────────────────────────────
 
   /** The live job holding deduplication `key` in the queue, or `null`. */
   async findByDeduplicationKey(queueName: string, key: string): Promise<JobData | null> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     v.checkId(key, "key");
-    const row = await this.#c.read((db, now) =>
-      db.get<JobRow>(
-        `SELECT ${JOB_COLUMNS} FROM {jobs} WHERE queue = ? AND dedup_hold = ?
-           AND (dedup_until IS NULL OR dedup_until > ?)`,
-        queueName,
-        key,
-        now,
-      )
-    );
+    const row = await this.#c.read((db, now) => queries.dedupJob(db, queueName, key, now));
     return row ? toJob(row) : null;
   }
 
   // ── Groups ─────────────────────────────────────────────────────────────────────────────────
 
   async #groupCount(queueName: string, groupId: string, state: JobState): Promise<number> {
-    this.#c.db();
-    validateQueueName(queueName);
+    this.#q(queueName);
     v.checkId(groupId, "groupId");
-    const row = await this.#c.read((db) =>
-      db.get<{ n: number }>(
-        "SELECT COUNT(*) AS n FROM {jobs} WHERE queue = ? AND group_id = ? AND state = ?",
-        queueName,
-        groupId,
-        state,
-      )
-    );
-    return Number(row?.n ?? 0);
+    return await this.#c.read((db) => queries.groupCount(db, queueName, groupId, state));
   }
 
   /** Active jobs of a group. */
