@@ -16,7 +16,12 @@
  * @module
  */
 
-export { bunDriver, SqliteBunStore, type SqliteBunStoreOptions } from "./sqlite_bun_store.ts";
+export {
+  type BunDatabase,
+  bunDriver,
+  SqliteBunStore,
+  type SqliteBunStoreOptions,
+} from "./sqlite_bun_store.ts";
 export type {
   RunResult,
   SqliteDriver,

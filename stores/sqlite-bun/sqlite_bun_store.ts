@@ -1,22 +1,34 @@
 /**
  * `SqliteBunStore`: the SQLite store on Bun's built-in `bun:sqlite`.
  *
+ * `bun:sqlite` is imported by `connect()`, not at load time, and only the part of its
+ * `Database` the store uses is typed here: the module loads (and type-checks) on every runtime
+ * without Bun's type declarations, and only `connect()` needs Bun.
+ *
  * @module
  */
 
-/// <reference types="@types/bun" />
-import type { Database } from "bun:sqlite";
 import {
+  type RunResult,
   type SqliteDriver,
   SqliteStore,
   type SqliteStoreOptions,
   type SqlRow,
+  type SqlValue,
 } from "@conveyor/store-sqlite-core";
 
-/** Options of {@linkcode SqliteBunStore}. */
-export interface SqliteBunStoreOptions extends SqliteStoreOptions {
-  /** Path of the database file (created when missing), or `":memory:"`. */
-  filename: string;
+/** The part of a `bun:sqlite` `Database` the store uses. */
+export interface BunDatabase {
+  /** Run statements without results. */
+  exec(sql: string): unknown;
+  /** Compile a statement. */
+  prepare(sql: string): {
+    run(...params: SqlValue[]): RunResult;
+    get(...params: SqlValue[]): unknown;
+    all(...params: SqlValue[]): unknown[];
+  };
+  /** Close the database. */
+  close(): void;
 }
 
 /**
@@ -24,7 +36,7 @@ export interface SqliteBunStoreOptions extends SqliteStoreOptions {
  * @param db the database (closed by the driver's `close()`)
  * @returns the database as a {@linkcode SqliteDriver}
  */
-export function bunDriver(db: Database): SqliteDriver {
+export function bunDriver(db: BunDatabase): SqliteDriver {
   return {
     exec: (sql) => void db.exec(sql),
     prepare(sql) {
@@ -40,11 +52,20 @@ export function bunDriver(db: Database): SqliteDriver {
   };
 }
 
+/** Options of {@linkcode SqliteBunStore}. */
+export interface SqliteBunStoreOptions extends SqliteStoreOptions {
+  /** Path of the database file (created when missing), or `":memory:"`. */
+  filename: string;
+}
+
+type BunSqlite = { Database: new (filename: string, options?: object) => BunDatabase };
+
+// A computed specifier: no tool resolves `bun:sqlite` before run time, on Bun.
+const BUN_SQLITE = ["bun", "sqlite"].join(":");
+
 /**
  * Conveyor's SQLite store on Bun (`bun:sqlite`): one file shared by any number of processes on
- * one host. `bun:sqlite` is loaded by `connect()`, so this module also loads (but cannot
- * connect) on other runtimes. See `SqliteStore` of `@conveyor/store-sqlite-core` for the
- * guarantees.
+ * one host. See `SqliteStore` of `@conveyor/store-sqlite-core` for the guarantees.
  *
  * @example
  * ```ts ignore
@@ -60,7 +81,7 @@ export function bunDriver(db: Database): SqliteDriver {
 export class SqliteBunStore extends SqliteStore {
   /** Path of the database file. */
   readonly filename: string;
-  #module: typeof import("bun:sqlite") | undefined;
+  #sqlite: BunSqlite | undefined;
 
   /**
    * Create the store; the file opens on `connect()`.
@@ -75,16 +96,19 @@ export class SqliteBunStore extends SqliteStore {
       ...options,
       name: "SqliteBunStore",
       open: () => {
-        if (!this.#module) throw new Error("SqliteBunStore: bun:sqlite is not loaded");
-        return bunDriver(new this.#module.Database(filename, { create: true }));
+        if (!this.#sqlite) throw new Error("SqliteBunStore: bun:sqlite is not loaded");
+        return bunDriver(new this.#sqlite.Database(filename, { create: true }));
       },
     });
     this.filename = filename;
   }
 
-  /** Load `bun:sqlite` (Bun only), then open the file and apply migrations. Idempotent. */
+  /**
+   * Load `bun:sqlite`, open the file and apply missing migrations. Idempotent.
+   * @throws {Error} when not running on Bun
+   */
   override async connect(): Promise<void> {
-    this.#module ??= await import("bun:sqlite");
+    this.#sqlite ??= await import(BUN_SQLITE) as BunSqlite;
     await super.connect();
   }
 }
