@@ -54,6 +54,16 @@ export const SYSTEMS: System[] = [
     scaling: true,
   },
   {
+    id: "conveyor-sqlite-deno",
+    label: "Conveyor · SqliteDenoStore",
+    backend: "sqlite",
+    runtime: "deno",
+    script: "systems/conveyor.ts",
+    args: ["store=sqlite-deno"],
+    conveyor: true,
+    scaling: true,
+  },
+  {
     id: "pg-boss",
     label: "pg-boss",
     backend: "postgres",

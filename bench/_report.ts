@@ -112,7 +112,7 @@ export function mainTable(systems: System[], grid: Grid, workloads: readonly Wor
   const rows: string[][] = [];
   for (const s of systems) {
     rows.push([s.label, s.backend, ...ws.map((w) => cellText(grid.get(s.id)?.get(w)))]);
-    if (s.conveyor) {
+    if (s.conveyor && systems.some((p) => !p.conveyor && p.backend === s.backend)) {
       rows.push([
         `↳ ${s.id} ÷ best peer`,
         s.backend,

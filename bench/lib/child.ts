@@ -19,8 +19,6 @@ export class Unavailable extends Error {
 
 /** Everything a child is told by the driver. */
 export interface ChildOptions extends RunOptions {
-  /** Unique per run: names the schema, Redis prefix or table set. */
-  runId: string;
   role: "producer" | "worker";
   timeoutMs: number;
   /** System-specific arguments (e.g. `store=pg`, `backend=redis`). */

@@ -14,11 +14,12 @@ import { createInterface } from "node:readline";
 
 /** Starts the worker process; resolves with a stop function once it reports READY. */
 export async function spawnLatencyWorker(
+  runId: string,
   onStart: (i: number, ms: number) => void,
 ): Promise<() => Promise<void>> {
   const self = JSON.parse(process.env.BENCH_SELF ?? "null") as string[] | null;
   if (!self) throw new Error("BENCH_SELF is not set: run children through bench/run.ts");
-  const args = [...self.slice(1), ...process.argv.slice(2), "role=worker"];
+  const args = [...self.slice(1), ...process.argv.slice(2), `run=${runId}`, "role=worker"];
   const child = spawn(self[0], args, { stdio: ["pipe", "pipe", "inherit"] });
   const exited = new Promise<void>((r) => child.once("exit", () => r()));
   let ready!: () => void;

@@ -11,6 +11,8 @@ import { spawnLatencyWorker } from "./latency_worker.ts";
 /** Settings of one run, parsed from the child's arguments. */
 export interface RunOptions {
   workload: Workload;
+  /** Unique per run: names the schema, Redis prefix or file (the latency worker gets the same). */
+  runId: string;
   /** Jobs per workload (the flow workload uses n/10 parents with 10 children each). */
   n: number;
   /** Adds in flight for `enqueue-par`; worker concurrency everywhere. */
@@ -34,6 +36,21 @@ export function payload(i: number): Payload {
 }
 
 const rate = (jobs: number, ms: number): number => jobs / (ms / 1000);
+
+/** How long one latency sample may take before the run fails. */
+const SAMPLE_TIMEOUT_MS = 15_000;
+
+async function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Runs `fn(i)` for i in [0, n) with at most `inFlight` calls pending. */
 export async function inParallel(
@@ -168,14 +185,14 @@ async function runLatency(
     await a.startWorker((d) => onStart(d.i, now() - d.t), 1);
     stop = () => a.stopWorker();
   } else {
-    stop = await spawnLatencyWorker(onStart);
+    stop = await spawnLatencyWorker(o.runId, onStart);
   }
   const samples: number[] = [];
   try {
     for (let i = 0; i < o.warmup + o.samples; i++) {
       const started = new Promise<number>((r) => waiters.set(i, r));
       await a.add(payload(i));
-      const ms = await started;
+      const ms = await withTimeout(started, SAMPLE_TIMEOUT_MS, `job ${i} did not start`);
       waiters.delete(i);
       if (i >= o.warmup) samples.push(ms);
       await sleep(o.gapMs);

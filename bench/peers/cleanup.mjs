@@ -1,6 +1,8 @@
-// Makes the bench database exist and removes what crashed or killed runs left behind: schemas
-// and Redis keys named cvb_* (only the harness uses that prefix). Prints one `INFO {json}` line
-// with the servers' versions and settings for RESULTS.md. Run by bench/run.ts.
+// Makes the bench database exist and removes what crashed or killed runs left behind: schemas,
+// Redis keys and SQLite files named cvb_* (only the harness uses that prefix). Prints one
+// `INFO {json}` line with the servers' versions and settings for RESULTS.md. Run by bench/run.ts.
+import { readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import pg from "pg";
 import Redis from "ioredis";
 import { PG_URL, REDIS_URL } from "../lib/child.ts";
@@ -62,10 +64,19 @@ const timer = setTimeout(() => {
   console.error("cleanup: timed out");
   process.exit(3);
 }, 60_000);
+function dropLeftoverFiles() {
+  const files = readdirSync(tmpdir()).filter((f) => f.startsWith("cvb_"));
+  for (const f of files) rmSync(`${tmpdir()}/${f}`, { force: true, recursive: true });
+  return files.length;
+}
+
 const info = { node: process.versions.node };
 await ensureDatabase();
 const schemas = await dropLeftoverSchemas(info);
 const keys = await dropLeftoverKeys(info);
-if (schemas || keys) console.error(`cleanup: dropped ${schemas} schemas, ${keys} Redis keys`);
+const files = dropLeftoverFiles();
+if (schemas || keys || files) {
+  console.error(`cleanup: dropped ${schemas} schemas, ${keys} Redis keys, ${files} SQLite files`);
+}
 console.log("INFO " + JSON.stringify(info));
 clearTimeout(timer);

@@ -1,6 +1,6 @@
 /**
- * Conveyor on one of its stores (`store=memory` or `store=pg`; SQLite stores join as more cases in
- * {@linkcode openStore}). Imports the workspace packages, so it measures the code in this tree.
+ * Conveyor on one of its stores (`store=memory`, `store=pg`, `store=sqlite-deno`; another store is
+ * one more case in {@linkcode openStore}). Imports the workspace packages, so it measures the code in this tree.
  *
  * The API is typed loosely here on purpose: the harness must keep building while core and the
  * stores change, and a missing export turns into a "not available yet" cell instead of a crash.
@@ -100,6 +100,25 @@ async function openStore(o: ChildOptions): Promise<StoreCase> {
       store: new PgStore({ connection: PG_URL, schema }),
       settings: { store: "PgStore" },
       drop: () => dropSchema(schema),
+    };
+  }
+  if (kind === "sqlite-deno") {
+    type S = { SqliteDenoStore: new (opts: { filename: string }) => Store };
+    const { SqliteDenoStore } = await load<S>(
+      "@conveyor/store-sqlite-deno",
+      () => import("@conveyor/store-sqlite-deno"),
+      ["SqliteDenoStore"],
+    );
+    const filename = `${Deno.env.get("TMPDIR") ?? "/tmp"}/${runName(o)}.db`;
+    const drop = async () => {
+      for (const f of [filename, `${filename}-wal`, `${filename}-shm`]) {
+        await Deno.remove(f).catch(() => {});
+      }
+    };
+    return {
+      store: new SqliteDenoStore({ filename }),
+      settings: { store: "SqliteDenoStore (file, WAL; defaults)" },
+      drop,
     };
   }
   throw new RangeError(`unknown store "${kind}"`);
