@@ -65,9 +65,10 @@ export class Connection {
   async #open(): Promise<void> {
     const db = new Db(this.#s.open(), this.#s.prefix);
     try {
-      configure(db, this.#s.busyTimeout);
       for (let attempt = 0;; attempt++) {
         try {
+          // switching a new file to WAL needs its lock too: retried like the migrations
+          configure(db, this.#s.busyTimeout);
           db.driver.exec("BEGIN IMMEDIATE");
           try {
             migrate(db, Date.now());
