@@ -14,7 +14,7 @@
  *
  * Conventions a member can use in its `deno.json`:
  * - `"publish": { "exclude": [...] }` globs are left out of the npm package too (`*_test.ts`,
- *   test helpers named `_test_*.ts` and `testdata/` always are);
+ *   test helpers named `*_test_*.ts` and `testdata/` always are);
  * - `"npm": { "exclude": ["./deno.ts"] }` leaves Deno-only files out of the npm package only
  *   (an export whose entry is excluded is dropped); `"npm": { "skip": true }` skips the member.
  *
@@ -65,7 +65,7 @@ export interface BuiltPackage {
 const ALWAYS_EXCLUDED = [
   "**/*_test.ts",
   "**/*.test.ts",
-  "**/_test_*.ts", // test helpers: _test_util.ts, _test_utils.ts
+  "**/*_test_*.ts", // test helpers: _test_util.ts, _broken_store_test_helper.ts
   "**/testdata/",
   "**/node_modules/",
 ];

@@ -8,9 +8,10 @@
  * Usage: `deno run -A scripts/npm_test.ts [--no-build] [--keep] [--runtime node|bun]`
  * (normally through `scripts/npm_test.sh`). `CONVEYOR_PG_URL` enables the PostgreSQL suites.
  *
- * A suite file starts with `// requires: <package>#<export> ... env:<NAME>`; it is copied into
- * both projects as `<name>.test.js` when every package has the export (a placeholder package has
- * none) and every variable is set, and skipped with a note otherwise.
+ * A suite file starts with `// requires: <package>#<export> ... env:<NAME>` (and optionally
+ * `// runtimes: node bun`); it is copied into each project as `<name>.test.js` when every package
+ * has the export (a placeholder package has none), every variable is set and the runtime is
+ * listed, and skipped with a note otherwise.
  *
  * @module
  */
@@ -75,13 +76,21 @@ export function bunCounts(
   return { passed, failed: failed + Math.max(0, summary.fail - topFailed) + summary.errors };
 }
 
-/** A suite's `// requires:` line: package exports (`pkg#name`) and env variables (`env:NAME`). */
-export function parseRequires(text: string): { exports: [string, string][]; env: string[] } {
-  const line = /^\/\/ requires:(.*)$/m.exec(text)?.[1] ?? "";
-  const words = line.trim().split(/\s+/).filter(Boolean);
+/**
+ * A suite's header: `// requires:` package exports (`pkg#name`) and env variables (`env:NAME`),
+ * and `// runtimes:` (default: every runtime).
+ */
+export function parseRequires(
+  text: string,
+): { exports: [string, string][]; env: string[]; runtimes?: string[] } {
+  const words = (key: string) =>
+    new RegExp(`^// ${key}:(.*)$`, "m").exec(text)?.[1].trim().split(/\s+/).filter(Boolean);
+  const required = words("requires") ?? [];
+  const runtimes = words("runtimes");
   return {
-    exports: words.filter((w) => w.includes("#")).map((w) => w.split("#") as [string, string]),
-    env: words.filter((w) => w.startsWith("env:")).map((w) => w.slice(4)),
+    exports: required.filter((w) => w.includes("#")).map((w) => w.split("#") as [string, string]),
+    env: required.filter((w) => w.startsWith("env:")).map((w) => w.slice(4)),
+    ...(runtimes ? { runtimes } : {}),
   };
 }
 
@@ -161,9 +170,13 @@ for (const n of ${JSON.stringify(names)}) {
   try { out[n] = Object.keys(await import(n)); } catch (e) { out[n] = String(e); }
 }
 console.log(JSON.stringify(out));`;
-  const args = runtime === "bun" ? ["-e", code] : ["--input-type=module", "-e", code];
+  const args = runtime === "bun"
+    ? ["-e", code]
+    : ["--disable-warning=ExperimentalWarning", "--input-type=module", "-e", code];
   const text = await must(runtime, args, { cwd });
-  return JSON.parse(text.trim().split("\n").pop()!) as Record<string, string[] | string>;
+  const line = text.split("\n").findLast((l) => l.startsWith("{"));
+  if (!line) throw new Error(`${runtime} printed no export list:\n${text}`);
+  return JSON.parse(line) as Record<string, string[] | string>;
 }
 
 /** Fails when a `@conveyor/*` package came from anywhere but our tarballs. */
@@ -259,6 +272,7 @@ async function main(): Promise<number> {
       for (const file of suiteFiles) {
         const text = Deno.readTextFileSync(join(SUITES, file));
         const req = parseRequires(text);
+        if (req.runtimes && !req.runtimes.includes(runtime)) continue;
         const missing = [
           ...req.exports.filter(([p, e]) => !Array.isArray(exported[p]) || !exported[p].includes(e))
             .map(([p, e]) => `${p} exports no ${e}`),

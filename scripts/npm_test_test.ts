@@ -44,4 +44,9 @@ import x from "y";`;
     env: ["CONVEYOR_PG_URL"],
   });
   assert.deepEqual(parseRequires("import x from 'y';"), { exports: [], env: [] });
+  assert.deepEqual(parseRequires("// requires: a#B\n// runtimes: bun\n"), {
+    exports: [["a", "B"]],
+    env: [],
+    runtimes: ["bun"],
+  });
 });

@@ -1,4 +1,5 @@
 // requires: @conveyor/conformance#runConformance @conveyor/store-sqlite-bun#SqliteBunStore
+// runtimes: bun
 // The conformance suite against SqliteBunStore (bun:sqlite), from the installed npm packages.
 // Bun only: under Node this file registers nothing. A fresh temp file per case.
 import { mkdtempSync, rmSync } from "node:fs";
