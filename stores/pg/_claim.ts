@@ -1,0 +1,256 @@
+/**
+ * Claims: one statement selects the next waiting jobs `for update skip locked` and leases them,
+ * so concurrent fetchers in any number of processes never get the same job.
+ *
+ * Without limits a claim takes no lock beyond the rows it leases. With `groupConcurrency`,
+ * `maxGlobalConcurrency` or `rateLimit` the claim must count what is active (or was claimed)
+ * and act on the count atomically, so it runs in a transaction that first takes an advisory
+ * lock on the queue: limited claims of one queue are serialised, plain claims stay lock-free.
+ *
+ * @module
+ */
+
+import type { FetchOptions, JobData } from "@conveyor/shared";
+import type { Db, Row, Statement } from "./_db.ts";
+import { jobColumns, rowToJob } from "./_rows.ts";
+
+/** Paused names of the queue ($1) are skipped; a paused queue (`*`) claims nothing. */
+const NOT_PAUSED = (s: string, alias: string) => `
+    and ${alias}.name <> all (array(select job_name from ${s}.paused where queue = $1))
+    and not exists (select from ${s}.paused where queue = $1 and job_name = '*')`;
+
+/**
+ * CTEs that lease the jobs of `picked` to worker `worker` for `lease` ms (SQL expressions) and
+ * publish `active` (and `drained` when the queue has no waiting job left) with origin $5.
+ */
+const LEASE = (s: string, worker: string, lease: string, slot: string) => `
+claimed as (
+  update ${s}.jobs j set
+    state = 'active', locked_by = ${worker}, lock_token = gen_random_uuid()::text,
+    lock_until = ${s}.now_ms() + ${lease}, processed_at = ${s}.now_ms(),
+    attempts_started = j.attempts_started + 1
+  from picked
+  where j.queue = picked.queue and j.id = picked.id
+  returning ${jobColumns("j")}, j.order_key, ${slot} as slot
+),
+notice as (
+  select ${s}.emit($5, $1, 'active', array(select id from claimed order by priority, order_key))
+    as payload
+  union all
+  select ${s}.emit($5, $1, 'drained', null)
+  where exists (select from claimed) and not exists (
+    select from ${s}.jobs w
+    where w.queue = $1 and w.state = 'waiting' and w.id <> all (array(select id from claimed)))
+)`;
+
+/** The claimed jobs in claim order, with the payloads published. */
+const RETURN_CLAIMED = `
+select claimed.*, array(select payload from notice where payload is not null) as events
+from claimed order by priority, order_key`;
+
+/** Claim up to $4 jobs of queue $1 for worker $2, leased for $3 ms; no limits. */
+const CLAIM = (s: string) => `
+with picked as (
+  select queue, id from ${s}.jobs j
+  where queue = $1 and state = 'waiting' ${NOT_PAUSED(s, "j")}
+  order by priority, order_key
+  limit $4
+  for update skip locked
+),
+${LEASE(s, "$2", "$3::bigint", "1")}
+${RETURN_CLAIMED}`;
+
+/** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */
+const QUEUE_LOCK = () => `select pg_advisory_xact_lock(hashtext('conveyor:claim'), hashtext($1))`;
+
+/**
+ * Claim up to $4 jobs of queue $1 under limits: $6 groupConcurrency, $7 maxGlobalConcurrency,
+ * $8/$9 rateLimit max/duration (each null when not set). Runs after {@linkcode QUEUE_LOCK}.
+ * Claims for several callers at once: the job in claim order `slot` goes to worker $2[slot]
+ * with a lease of $3[slot] ms.
+ *
+ * Jobs of groups at their limit are skipped; among the candidates, a group takes at most what
+ * it has left (`rank` within the group). The first candidate is always claimable, so a claim
+ * returns something whenever anything may be claimed.
+ */
+const CLAIM_LIMITED = (s: string) => `
+with active as (
+  select group_id, count(*)::int as n
+  from ${s}.jobs where queue = $1 and state = 'active'
+  group by group_id
+),
+budget as (
+  select greatest(0, least(
+    $4::int,
+    $7::int - (select coalesce(sum(n), 0) from active)::int,
+    $8::int - (select count(*) from ${s}.rate_log
+               where queue = $1 and claimed_at > ${s}.now_ms() - $9::bigint)::int
+  )) as n
+),
+candidates as (
+  select j.queue, j.id, j.group_id, j.priority, j.order_key
+  from ${s}.jobs j
+  where j.queue = $1 and j.state = 'waiting' ${NOT_PAUSED(s, "j")}
+    and (j.group_id is null or $6::int is null or j.group_id <> all (array(
+      select group_id from active where group_id is not null and n >= $6::int)))
+  order by j.priority, j.order_key
+  limit (select case when $6::int is null then n else n * 4 end from budget)
+  for update skip locked
+),
+picked as (
+  select c.queue, c.id, row_number() over (order by c.priority, c.order_key) as slot
+  from (select *, row_number() over (partition by group_id order by priority, order_key) as rank
+        from candidates) c
+  left join active a on a.group_id = c.group_id
+  where c.group_id is null or $6::int is null or coalesce(a.n, 0) + c.rank <= $6::int
+  order by c.priority, c.order_key
+  limit (select n from budget)
+),
+${LEASE(s, "($2::text[])[picked.slot]", "($3::bigint[])[picked.slot]", "picked.slot")},
+logged as (
+  insert into ${s}.rate_log (queue, claimed_at)
+  select $1, ${s}.now_ms() from claimed where $8::int is not null
+),
+pruned as (
+  delete from ${s}.rate_log
+  where $8::int is not null and queue = $1 and claimed_at <= ${s}.now_ms() - $9::bigint
+)
+${RETURN_CLAIMED}`;
+
+/** A transaction runner over the store's pool. */
+export type Transact = <T>(fn: (tx: Db) => Promise<T>) => Promise<T>;
+
+/**
+ * Runs statements in one transaction sent as a single pipeline (`begin`, the statements,
+ * `commit`): one round trip, and locks held only while the server works. Returns each
+ * statement's rows; rejects (having rolled back) when one fails.
+ */
+export type Pipeline = (steps: [Statement, unknown[]][]) => Promise<Row[][]>;
+
+/** What a claim returned: the jobs in claim order and the payloads published. */
+export interface Claimed {
+  jobs: JobData[];
+  events: string[];
+}
+
+function toClaimed(rows: Row[]): Claimed {
+  return {
+    jobs: rows.map(rowToJob),
+    events: rows.length > 0 ? (rows[0].events as string[]) : [],
+  };
+}
+
+/** One caller's share of a coalesced limited claim. */
+interface Request {
+  worker: string;
+  lease: number;
+  count: number;
+  resolve: (claimed: Claimed) => void;
+  reject: (error: unknown) => void;
+}
+
+/** At most this many jobs are claimed by one coalesced statement. */
+const MAX_SLOTS = 1000;
+
+/**
+ * Claims of one store. Plain claims run at once, in parallel (SKIP LOCKED keeps them apart).
+ * Limited claims of one queue are serialised by the database anyway, so calls that arrive while
+ * one is running wait and then go together: one statement claims for all of them, each caller
+ * getting its share in claim order (as if they had claimed one after another).
+ */
+export class Claimer {
+  readonly #batches = new Map<string, { waiting: Request[]; busy: boolean }>();
+
+  /** Claim up to `count` jobs of `queue` for `workerId`, leased for `lockDuration` ms. */
+  claim(
+    db: Db,
+    pipeline: Pipeline,
+    queue: string,
+    workerId: string,
+    lockDuration: number,
+    count: number,
+    opts: FetchOptions,
+  ): Promise<Claimed> {
+    const lease = Math.max(1, Math.round(lockDuration));
+    const limited = opts.groupConcurrency !== undefined ||
+      opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
+    if (!limited) {
+      return db.query(CLAIM, [queue, workerId, lease, count, db.origin]).then(toClaimed);
+    }
+    const key = JSON.stringify([
+      queue,
+      opts.groupConcurrency ?? null,
+      opts.maxGlobalConcurrency ?? null,
+      opts.rateLimit?.max ?? null,
+      opts.rateLimit?.duration ?? null,
+    ]);
+    let batch = this.#batches.get(key);
+    if (!batch) this.#batches.set(key, batch = { waiting: [], busy: false });
+    const entry = batch;
+    return new Promise<Claimed>((resolve, reject) => {
+      entry.waiting.push({ worker: workerId, lease, count, resolve, reject });
+      if (!entry.busy) void this.#run(key, entry, db, pipeline, queue, opts);
+    });
+  }
+
+  async #run(
+    key: string,
+    entry: { waiting: Request[]; busy: boolean },
+    db: Db,
+    pipeline: Pipeline,
+    queue: string,
+    opts: FetchOptions,
+  ): Promise<void> {
+    entry.busy = true;
+    while (entry.waiting.length > 0) {
+      const batch: Request[] = [];
+      let slots = 0;
+      while (entry.waiting.length > 0 && (batch.length === 0 || slots < MAX_SLOTS)) {
+        const next = entry.waiting.shift()!;
+        batch.push(next);
+        slots += next.count;
+      }
+      try {
+        const workers: string[] = [];
+        const leases: number[] = [];
+        for (const r of batch) {
+          for (let i = 0; i < r.count; i++) {
+            workers.push(r.worker);
+            leases.push(r.lease);
+          }
+        }
+        const params = [
+          queue,
+          workers,
+          leases,
+          workers.length,
+          db.origin,
+          opts.groupConcurrency ?? null,
+          opts.maxGlobalConcurrency ?? null,
+          opts.rateLimit?.max ?? null,
+          opts.rateLimit ? Math.max(1, Math.round(opts.rateLimit.duration)) : null,
+        ];
+        // The claim runs once the lock is held, with a fresh snapshot that sees earlier claims.
+        const [, rows] = await pipeline([
+          [QUEUE_LOCK, [`${db.schema}:${queue}`]],
+          [CLAIM_LIMITED, params],
+        ]);
+        const events = rows.length > 0 ? rows[0].events as string[] : [];
+        let first = 1;
+        batch.forEach((r, i) => {
+          const mine = rows.filter((row) => {
+            const slot = Number(row.slot);
+            return slot >= first && slot < first + r.count;
+          });
+          first += r.count;
+          // The first caller carries the batch's events; they are delivered once.
+          r.resolve({ jobs: mine.map(rowToJob), events: i === 0 ? events : [] });
+        });
+      } catch (error) {
+        for (const r of batch) r.reject(error);
+      }
+    }
+    entry.busy = false;
+    this.#batches.delete(key);
+  }
+}

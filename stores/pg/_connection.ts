@@ -1,0 +1,276 @@
+/**
+ * The store's life cycle: the pool (owned or the caller's), schema checks and migrations, the
+ * LISTEN connection, local event delivery and transactions.
+ *
+ * @module
+ */
+
+import {
+  ConveyorError,
+  SchemaVersionError,
+  StoreClosedError,
+  type StoreEvent,
+  StoreNotConnectedError,
+} from "@conveyor/shared";
+import postgres from "postgres";
+import type { Pipeline, Transact } from "./_claim.ts";
+import { Db, type Row, type SqlLike } from "./_db.ts";
+import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
+import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
+import type { PgStoreOptions } from "./pg_store.ts";
+import type { SaveContext } from "./pg_store_transaction.ts";
+
+/** SQLSTATEs after which a whole transaction is simply run again. */
+const RETRYABLE = new Set(["40P01", "40001"]);
+
+function redact(text: string): string {
+  return text.replace(/\/\/([^:@/\s]*):[^@/\s]*@/g, "//$1:***@");
+}
+
+/** Any thrown value as an `Error`. */
+export function toError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
+/** Owns the pool, the listener and the subscribers of one `PgStore`. */
+export class Connection {
+  readonly schema: string;
+  readonly hub: EventHub;
+  readonly onError: (error: Error) => void;
+  readonly #options: PgStoreOptions;
+  readonly #origin: string;
+  #sql: postgres.Sql | undefined;
+  #owned = false;
+  #db: Db | undefined;
+  #listener: Listener | undefined;
+  #outbox: Outbox | undefined;
+  #connecting: Promise<void> | undefined;
+  #closed = false;
+
+  constructor(options: PgStoreOptions, schema: string) {
+    this.#options = options;
+    this.schema = schema;
+    // A leading "~" asks the schema's emit() to NOTIFY wake-ups only (see _migrations.ts); the
+    // other events are returned, and sent in batches by the outbox (unless publish is wakeups).
+    this.#origin = `~${crypto.randomUUID()}`;
+    this.onError = options.onError ?? ((error) => console.error("[@conveyor/store-pg]", error));
+    this.hub = new EventHub((error) => this.onError(toError(error)));
+  }
+
+  /** Connect, check or migrate the schema, LISTEN. Idempotent. */
+  async connect(): Promise<void> {
+    if (this.#closed) throw new StoreClosedError("PgStore");
+    this.#connecting ??= this.#open().catch((error) => {
+      this.#connecting = undefined;
+      throw error;
+    });
+    await this.#connecting;
+  }
+
+  async #open(): Promise<void> {
+    const sql = this.#pool();
+    try {
+      await sql.unsafe("select 1");
+    } catch (error) {
+      throw this.#unreachable("connect to", error);
+    }
+    if (this.#options.autoMigrate === false) {
+      const version = await schemaVersion(sql as unknown as SqlLike, this.schema);
+      assertNotTooNew(this.schema, version);
+      if (version < SCHEMA_VERSION) {
+        throw new SchemaVersionError(
+          `Schema "${this.schema}" is at version ${version}, this store needs ${SCHEMA_VERSION}: ` +
+            `run store.migrate(), or create the store with autoMigrate: true`,
+        );
+      }
+    } else await this.migrate();
+    const prepare = (sql.options as { prepare?: boolean }).prepare !== false;
+    const db = new Db(sql as unknown as SqlLike, this.schema, this.#origin, prepare);
+    if (this.#options.publish !== "wakeups") {
+      this.#outbox = new Outbox(
+        (payloads) =>
+          sql.unsafe(
+            "select pg_notify($1, p) from unnest($2::text[]) as p",
+            [db.channel, payloads],
+            {
+              prepare,
+            },
+          ),
+        (error) => this.onError(new Error("PgStore could not publish events", { cause: error })),
+      );
+    }
+    if (this.#options.listen !== false) {
+      const listener = new Listener({
+        connection: sql.options as unknown as Record<string, unknown>,
+        channel: db.channel,
+        onPayload: (payload) => this.#received(payload),
+        onResumed: () => this.#resync(),
+        onError: (error) => this.onError(toError(error)),
+      });
+      try {
+        await listener.start();
+      } catch (error) {
+        await listener.stop().catch(() => {});
+        throw this.#unreachable("LISTEN on", error);
+      }
+      if (this.#closed) await listener.stop();
+      else this.#listener = listener;
+    }
+    this.#db = db;
+  }
+
+  /** Bring the schema to the current version (works before `connect()`). */
+  async migrate(): Promise<{ from: number; to: number }> {
+    if (this.#closed) throw new StoreClosedError("PgStore");
+    const sql = this.#pool();
+    const begin = <T>(fn: (tx: SqlLike) => Promise<T>) =>
+      sql.begin((tx) => fn(tx as unknown as SqlLike)) as Promise<T>;
+    return await migrate(sql as unknown as SqlLike, begin, this.schema);
+  }
+
+  /** Stop listening, drop subscribers, close an owned pool. Idempotent. */
+  async disconnect(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#connecting?.catch(() => {});
+    this.hub.clear();
+    await this.#outbox?.drain();
+    await this.#listener?.stop();
+    this.#listener = undefined;
+    this.#db = undefined;
+    if (this.#owned) await this.#sql?.end({ timeout: 5 });
+  }
+
+  /** `true` after `disconnect()`. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The connected handle; throws when closed or not yet connected. */
+  ready(): Db {
+    if (this.#closed) throw new StoreClosedError("PgStore");
+    if (!this.#db) throw new StoreNotConnectedError("PgStore");
+    return this.#db;
+  }
+
+  /** Run `fn` in a transaction of the pool; retried on deadlock or serialization failure. */
+  readonly transact: Transact = async <T>(fn: (tx: Db) => Promise<T>): Promise<T> => {
+    const db = this.ready();
+    const sql = this.#sql as postgres.Sql;
+    for (let attempt = 1;; attempt++) {
+      try {
+        return await sql.begin((tx) => fn(db.bind(tx as unknown as SqlLike, db.origin))) as T;
+      } catch (error) {
+        const code = String((error as { code?: unknown }).code);
+        if (attempt >= 5 || !RETRYABLE.has(code)) throw error;
+      }
+    }
+  };
+
+  /** Run statements as one pipelined transaction on a reserved connection (see `Pipeline`). */
+  readonly pipeline: Pipeline = async (steps) => {
+    const db = this.ready();
+    const pool = this.#sql as postgres.Sql;
+    for (let attempt = 1;; attempt++) {
+      const conn = await pool.reserve();
+      try {
+        const tx = db.bind(conn as unknown as SqlLike, db.origin);
+        // Sent back to back without waiting: begin, the steps, commit. postgres.js sends a
+        // query when it is first executed or awaited, so each is started in order here. After a
+        // failed step the server refuses the rest and turns the commit into a rollback.
+        const sent: PromiseLike<unknown>[] = [conn.unsafe("begin").execute()];
+        for (const [statement, params] of steps) sent.push(tx.start(statement, params));
+        sent.push(conn.unsafe("commit").execute());
+        const settled = await Promise.allSettled(sent);
+        const failed = settled.find((s) => s.status === "rejected");
+        if (failed) throw (failed as PromiseRejectedResult).reason;
+        return settled.slice(1, -1).map((s) => (s as PromiseFulfilledResult<Row[]>).value);
+      } catch (error) {
+        const code = String((error as { code?: unknown }).code);
+        if (attempt >= 5 || !RETRYABLE.has(code)) throw error;
+      } finally {
+        conn.release();
+      }
+    }
+  };
+
+  /** How the store's own saves run and deliver their events. */
+  saving(): SaveContext {
+    return { db: this.ready(), atomic: this.transact, deliver: (p) => this.deliver(p) };
+  }
+
+  /**
+   * Deliver payloads of this store's own committed statements: to local subscribers at once,
+   * and (lifecycle events, batched) to other processes. Wake-ups were sent by the statement.
+   */
+  deliver(payloads: readonly unknown[]): void {
+    const lifecycle = this.hub.dispatchPayloads(payloads);
+    if (lifecycle.length > 0) this.#outbox?.push(lifecycle);
+  }
+
+  /** Publish an event: to local subscribers at once, and over NOTIFY to other processes. */
+  async publish(event: StoreEvent): Promise<void> {
+    const db = this.ready();
+    this.hub.dispatch(event);
+    await db.sql.unsafe("select pg_notify($1, $2)", [
+      db.channel,
+      encodePublished(this.#origin, event),
+    ], { prepare: db.prepare });
+  }
+
+  #received(payload: string): void {
+    try {
+      const { origin, events } = decodePayload(payload);
+      if (origin === this.#origin) return; // delivered when the statement returned
+      for (const event of events) this.hub.dispatch(event);
+    } catch (error) {
+      this.onError(new Error(`PgStore received a bad event payload: ${payload}`, { cause: error }));
+    }
+  }
+
+  /** LISTEN is back after a lost connection: wake every subscribed queue (events were missed). */
+  #resync(): void {
+    for (const queueName of this.hub.queues()) {
+      this.hub.dispatch({ type: "waiting", queueName, detail: { resync: true } });
+    }
+  }
+
+  #pool(): postgres.Sql {
+    if (this.#sql) return this.#sql;
+    const c = this.#options.connection;
+    try {
+      if (typeof c === "function") this.#sql = c as unknown as postgres.Sql;
+      else {
+        const defaults = { onnotice: () => {}, connect_timeout: 10 };
+        this.#sql = typeof c === "string"
+          ? postgres(c, defaults)
+          : postgres({ ...defaults, ...c } as never);
+        this.#owned = true;
+      }
+    } catch (error) {
+      throw new ConveyorError(
+        "STORE_ERROR",
+        `PgStore cannot use connection ${
+          typeof c === "string" ? JSON.stringify(redact(c)) : "options"
+        }: ${redact(toError(error).message)}`,
+        { cause: error },
+      );
+    }
+    return this.#sql;
+  }
+
+  #unreachable(what: string, error: unknown): ConveyorError {
+    const o = this.#sql?.options as
+      | { host?: string[]; port?: number[]; user?: string; database?: string }
+      | undefined;
+    const hosts = (o?.host ?? []).map((h, i) => `${h}:${o?.port?.[i] ?? o?.port?.[0] ?? 5432}`);
+    const target = `postgres://${o?.user ?? ""}@${hosts.join(",")}/${o?.database ?? ""}`;
+    const e = toError(error);
+    const code = (error as { code?: unknown }).code;
+    return new ConveyorError(
+      "STORE_ERROR",
+      `PgStore cannot ${what} ${target}: ${redact(e.message)}${code ? ` (${code})` : ""}`,
+      { cause: error },
+    );
+  }
+}

@@ -1,0 +1,298 @@
+/**
+ * Finishing and touching leased jobs. Every change a worker makes is fenced: it applies only
+ * where `lock_token` still matches and the job is still `active`, in the same statement.
+ *
+ * `completeJob` is one statement: the job completes (or is removed), and its flow parent's
+ * count drops, exactly once per child (`parent_notified`, read under the child's row lock), with
+ * the parent released when the count reaches 0, and the NOTIFYs sent.
+ *
+ * @module
+ */
+
+import type { Db } from "./_db.ts";
+
+/**
+ * A `parents` CTE: counts the rows of CTE `source` (columns parent_queue, parent_id,
+ * parent_notified) that were not yet counted as done for their parents, and releases each
+ * parent whose count reaches 0 (to `delayed` when its own delay is still running).
+ */
+export const RELEASE_PARENTS = (s: string, source: string) => `
+parents as (
+  update ${s}.jobs p set
+    pending_children = p.pending_children - d.n,
+    state = case when p.pending_children > d.n then p.state
+                 when p.delay_until > ${s}.now_ms() then 'delayed'
+                 else 'waiting' end,
+    delay_until = case when p.pending_children > d.n or p.delay_until > ${s}.now_ms()
+                       then p.delay_until end
+  from (select parent_queue, parent_id, count(*)::int as n from ${source}
+        where parent_id is not null and not parent_notified
+        group by parent_queue, parent_id) d
+  where p.queue = d.parent_queue and p.id = d.parent_id and p.state = 'waiting-children'
+  returning p.queue, p.id, p.state
+)`;
+
+/** Payloads for the parents released by {@linkcode RELEASE_PARENTS}; origin `origin`. */
+export const RELEASED_NOTICE = (s: string, origin: string) => `
+  select ${s}.emit(${origin}, queue, state, array_agg(id)) from parents
+  where state <> 'waiting-children' group by queue, state`;
+
+/**
+ * Complete job $2 of queue $1 leased with token $3, storing return value $4 (JSON text);
+ * origin $5. Returns the job's keep policy and the payloads, or no row when the lease is gone.
+ */
+const COMPLETE = (s: string) => `
+with job as (
+  select queue, id, parent_queue, parent_id, parent_notified, complete_keep, complete_age
+  from ${s}.jobs
+  where queue = $1 and id = $2 and lock_token = $3 and state = 'active'
+  for update
+),
+completed as (
+  update ${s}.jobs j set
+    state = 'completed', return_value = $4::text::json, attempts_made = j.attempts_made + 1,
+    finished_at = ${s}.now_ms(), locked_by = null, lock_token = null, lock_until = null,
+    parent_notified = j.parent_id is not null,
+    dedup_held = j.dedup_held and j.dedup_until is not null
+  from job
+  where j.queue = job.queue and j.id = job.id and job.complete_keep is distinct from 0
+),
+removed as (
+  delete from ${s}.jobs j using job
+  where j.queue = job.queue and j.id = job.id and job.complete_keep = 0
+),
+${RELEASE_PARENTS(s, "job")},
+notice as (
+  select ${s}.emit($5, $1, 'completed', array(select id from job)) as payload
+  union all ${RELEASED_NOTICE(s, "$5")}
+)
+select complete_keep, complete_age, array(select payload from notice) as events from job`;
+
+/**
+ * Fail the attempt of job $2 (queue $1, token $3): reason $4, stack trace $5, retry after $6 ms
+ * (null: for good); origin $7. A final failure of a flow child is refused here unless $8: it
+ * needs its parent's policy applied in the same transaction (see `_flows.ts`).
+ */
+const FAIL = (s: string) => `
+with job as (
+  select queue, id, parent_queue, parent_id, parent_notified, fail_keep, fail_age
+  from ${s}.jobs
+  where queue = $1 and id = $2 and lock_token = $3 and state = 'active'
+    and ($6::bigint is not null or parent_id is null or $8::boolean)
+  for update
+),
+failed as (
+  update ${s}.jobs j set
+    state = case when $6::bigint is null then 'failed'
+                 when $6::bigint > 0 then 'delayed'
+                 else 'waiting' end,
+    attempts_made = j.attempts_made + 1, failed_reason = $4,
+    stacktrace = case when $5::text is null then j.stacktrace
+                      else j.stacktrace || to_jsonb($5::text) end,
+    delay_until = case when $6::bigint > 0 then ${s}.now_ms() + $6::bigint end,
+    finished_at = case when $6::bigint is null then ${s}.now_ms() end,
+    locked_by = null, lock_token = null, lock_until = null,
+    dedup_held = j.dedup_held and ($6::bigint is not null or j.dedup_until is not null)
+  from job
+  where j.queue = job.queue and j.id = job.id
+    and ($6::bigint is not null or job.fail_keep is distinct from 0)
+),
+removed as (
+  delete from ${s}.jobs j using job
+  where j.queue = job.queue and j.id = job.id and $6::bigint is null and job.fail_keep = 0
+),
+notice as (
+  select ${s}.emit($7, $1,
+    case when $6::bigint is null then 'failed' when $6::bigint > 0 then 'delayed' else 'waiting' end,
+    array(select id from job),
+    case when $6::bigint is null then json_build_object('failedReason', left($4, 1000)) end)
+    as payload
+)
+select queue, id, parent_queue, parent_id, parent_notified, fail_keep, fail_age,
+  array(select payload from notice) as events
+from job`;
+
+/**
+ * Trim finished jobs of queue $1 in state $2: keep the newest $3 (null: all) and remove those
+ * finished more than $4 ms ago (null: none), at most 1000 per call.
+ */
+const TRIM = (s: string) => `
+with doomed as (
+  (select queue, id from ${s}.jobs
+   where $3::int is not null and queue = $1 and state = $2 and finished_at is not null
+   order by finished_at desc, seq desc offset $3::int limit 1000)
+  union
+  (select queue, id from ${s}.jobs
+   where $4::bigint is not null and queue = $1 and state = $2 and finished_at is not null
+     and finished_at < ${s}.now_ms() - $4::bigint
+   limit 1000)
+)
+delete from ${s}.jobs j using doomed where j.queue = doomed.queue and j.id = doomed.id`;
+
+/** Extend the lease of job $2 (queue $1, token $3) to now + $4 ms. */
+const EXTEND = (s: string) => `
+update ${s}.jobs set lock_until = ${s}.now_ms() + $4::bigint
+where queue = $1 and id = $2 and lock_token = $3 and state = 'active'
+returning id`;
+
+/** Give leased job $2 (queue $1, token $3) back to waiting; origin $4. */
+const RELEASE = (s: string) => `
+with released as (
+  update ${s}.jobs set state = 'waiting', locked_by = null, lock_token = null, lock_until = null
+  where queue = $1 and id = $2 and lock_token = $3 and state = 'active'
+  returning id
+)
+select (select count(*) from released)::int as n,
+  array(select ${s}.emit($4, $1, 'waiting', array(select id from released))) as events`;
+
+/**
+ * Replace the payload ($3, JSON text, null: keep) and/or progress ($4) of job $2 (queue $1),
+ * fenced by token $5 when not null; origin $6. Publishes `progress` when $4 is set.
+ */
+const UPDATE = (s: string) => `
+with updated as (
+  update ${s}.jobs set
+    data = coalesce($3::text::json, data), progress = coalesce($4::text::json, progress)
+  where queue = $1 and id = $2
+    and ($5::text is null or (lock_token = $5 and state = 'active'))
+  returning id, name
+)
+select (select count(*) from updated)::int as n,
+  array(select ${s}.emit($6, $1, 'progress', array(select id from updated where $4::text is not null),
+    json_build_object('progress', $4::text::json))) as events`;
+
+/** Append log line $3 to job $2 (queue $1), fenced by token $4 when not null. */
+const ADD_LOG = (s: string) => `
+update ${s}.jobs set logs = logs || jsonb_build_array($3::text)
+where queue = $1 and id = $2 and ($4::text is null or (lock_token = $4 and state = 'active'))
+returning id`;
+
+/** What a finishing statement did. */
+export interface Finished {
+  /** `false` when the lease was lost. */
+  ok: boolean;
+  events: string[];
+}
+
+/** Complete a leased job, then trim completed jobs when its `removeOnComplete` keeps some. */
+export async function completeJob(
+  db: Db,
+  queue: string,
+  id: string,
+  token: string,
+  returnValue: unknown,
+): Promise<Finished> {
+  const [row] = await db.query(COMPLETE, [
+    queue,
+    id,
+    token,
+    JSON.stringify(returnValue ?? null),
+    db.origin,
+  ]);
+  if (!row) return { ok: false, events: [] };
+  await trim(db, queue, "completed", row.complete_keep, row.complete_age);
+  return { ok: true, events: row.events as string[] };
+}
+
+/** A failed attempt as `FAIL` returned it. */
+export interface FailedRow {
+  queue: string;
+  id: string;
+  parent_queue: string | null;
+  parent_id: string | null;
+  parent_notified: boolean;
+  fail_keep: number | null;
+  fail_age: unknown;
+  events: string[];
+}
+
+/**
+ * Fail a leased attempt in one statement. Returns `null` when nothing changed: the lease is
+ * gone, or (unless `withParent`) the job failed for good and has a flow parent.
+ */
+export async function failAttempt(
+  db: Db,
+  queue: string,
+  id: string,
+  token: string,
+  reason: string,
+  stacktrace: string | null,
+  retryDelay: number | null,
+  withParent: boolean,
+): Promise<FailedRow | null> {
+  const delay = retryDelay === null ? null : Math.max(0, Math.round(retryDelay));
+  const [row] = await db.query(FAIL, [
+    queue,
+    id,
+    token,
+    reason,
+    stacktrace,
+    delay,
+    db.origin,
+    withParent,
+  ]);
+  if (!row) return null;
+  if (delay === null) await trim(db, queue, "failed", row.fail_keep, row.fail_age);
+  return row as unknown as FailedRow;
+}
+
+/** Apply a keep policy (`removeOnComplete`/`removeOnFail` with a count or an age). */
+export async function trim(
+  db: Db,
+  queue: string,
+  state: "completed" | "failed",
+  keep: unknown,
+  age: unknown,
+): Promise<void> {
+  const count = keep === null || keep === undefined ? null : Number(keep);
+  const maxAge = age === null || age === undefined ? null : Number(age);
+  if ((count === null || count === 0) && maxAge === null) return;
+  await db.query(TRIM, [queue, state, count, maxAge]);
+}
+
+/** Extend a lease; `false` when it was lost. */
+export async function extendLock(
+  db: Db,
+  queue: string,
+  id: string,
+  token: string,
+  duration: number,
+): Promise<boolean> {
+  const rows = await db.query(EXTEND, [queue, id, token, Math.max(1, Math.round(duration))]);
+  return rows.length > 0;
+}
+
+/** Give a leased job back to waiting. */
+export async function releaseLock(
+  db: Db,
+  queue: string,
+  id: string,
+  token: string,
+): Promise<Finished> {
+  const [row] = await db.query(RELEASE, [queue, id, token, db.origin]);
+  return { ok: row.n === 1, events: row.events as string[] };
+}
+
+/** Change payload and/or progress. */
+export async function updateJob(
+  db: Db,
+  queue: string,
+  id: string,
+  data: string | null,
+  progress: string | null,
+  token: string | null,
+): Promise<Finished> {
+  const [row] = await db.query(UPDATE, [queue, id, data, progress, token, db.origin]);
+  return { ok: (row.n as number) > 0, events: row.events as string[] };
+}
+
+/** Append a log line. */
+export async function addLog(
+  db: Db,
+  queue: string,
+  id: string,
+  line: string,
+  token: string | null,
+): Promise<boolean> {
+  return (await db.query(ADD_LOG, [queue, id, line, token])).length > 0;
+}

@@ -1,0 +1,141 @@
+/**
+ * Adding jobs: one `insert ... on conflict do nothing` for one job or a whole bulk, with the
+ * wake-up NOTIFY in the same statement. Duplicates (a held job id or deduplication key) are found
+ * by the unique indexes themselves, so two processes adding the same key at once cannot both win.
+ *
+ * @module
+ */
+
+import type { SaveResult } from "@conveyor/shared";
+import type { Db } from "./_db.ts";
+import type { InsertRecord } from "./_rows.ts";
+
+/**
+ * Insert jobs read from a JSON array ($1), publishing with origin $2. A deduplication key whose
+ * ttl ran out stops holding first (`expired`), so a new job may take it. Returns the inserted
+ * jobs and the payloads published.
+ */
+const INSERT = (s: string) => `
+with input as (
+  select * from json_to_recordset($1::text::json) as x(
+    queue text, id text, name text, data json, opts json, priority integer, lifo boolean,
+    delay bigint, group_id text, dedup_key text, dedup_ttl bigint, parent_queue text,
+    parent_id text, pending_children integer, parent_policy text,
+    complete_keep integer, complete_age bigint, fail_keep integer, fail_age bigint)
+),
+expired as (
+  update ${s}.jobs j set dedup_held = false
+  from input
+  where j.queue = input.queue and j.dedup_key = input.dedup_key
+    and j.dedup_held and j.dedup_until <= ${s}.now_ms()
+  returning j.id
+),
+inserted as (
+  insert into ${s}.jobs (queue, id, name, data, opts, state, priority, lifo, created_at,
+    delay_until, group_id, dedup_key, dedup_held, dedup_until, parent_queue, parent_id,
+    pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age)
+  select queue, id, name, coalesce(data, 'null'), opts,
+    case when pending_children > 0 then 'waiting-children'
+         when delay > 0 then 'delayed'
+         else 'waiting' end,
+    priority, lifo, ${s}.now_ms(),
+    case when delay > 0 then ${s}.now_ms() + delay end,
+    group_id, dedup_key, dedup_key is not null, ${s}.now_ms() + dedup_ttl, parent_queue,
+    parent_id, pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age
+  from input
+  where (select count(*) from expired) >= 0  -- release expired keys before inserting
+  on conflict do nothing
+  returning queue, id, state, seq
+),
+notice as (
+  select ${s}.emit($2, queue, state, array_agg(id order by seq)) as payload
+  from inserted group by queue, state
+)
+select queue, id, array(select payload from notice) as events from inserted`;
+
+/** For jobs that were not inserted: the id of the job holding their id or key. */
+const HOLDERS = (s: string) => `
+select x.i, h.id
+from json_to_recordset($1::text::json) as x(i integer, queue text, id text, dedup_key text)
+left join lateral (
+  select j.id from ${s}.jobs j
+  where j.queue = x.queue and (j.id = x.id or (j.dedup_key = x.dedup_key and j.dedup_held))
+  order by j.id = x.id desc
+  limit 1
+) h on true`;
+
+/** What an insert did: results in input order, and the payloads it published. */
+export interface Inserted {
+  results: SaveResult[];
+  /** For each input: whether this call inserted it. */
+  inserted: boolean[];
+  events: string[];
+}
+
+/**
+ * Insert `records` in one statement. Results are in input order; a record whose id or key is
+ * already held (in the database, or earlier in the same list) is a duplicate carrying the id of
+ * the job that holds it.
+ */
+export async function insertJobs(db: Db, records: InsertRecord[]): Promise<Inserted> {
+  const results: SaveResult[] = new Array(records.length);
+  const inserted: boolean[] = new Array(records.length).fill(false);
+  // Duplicates inside the list: later records lose to the first with the same id or key.
+  const firstById = new Map<string, number>();
+  const firstByKey = new Map<string, number>();
+  const sameAs: (number | "id" | undefined)[] = [];
+  const send: number[] = [];
+  records.forEach((r, i) => {
+    const idKey = `${r.queue}\u0000${r.id}`;
+    const dedupKey = r.dedup_key === null ? null : `${r.queue}\u0000${r.dedup_key}`;
+    if (firstById.has(idKey)) sameAs[i] = "id";
+    else if (dedupKey !== null && firstByKey.has(dedupKey)) sameAs[i] = firstByKey.get(dedupKey);
+    else {
+      firstById.set(idKey, i);
+      if (dedupKey !== null) firstByKey.set(dedupKey, i);
+      send.push(i);
+    }
+  });
+  const events: string[] = [];
+  if (send.length > 0) {
+    const rows = await db.values(INSERT, [
+      JSON.stringify(send.map((i) => records[i])),
+      db.origin,
+    ]);
+    const done = new Set<string>();
+    for (const [queue, id, payloads] of rows) {
+      done.add(`${queue}\u0000${id}`);
+      if (events.length === 0 && Array.isArray(payloads)) events.push(...payloads as string[]);
+    }
+    const missing: number[] = [];
+    for (const i of send) {
+      const r = records[i];
+      if (done.has(`${r.queue}\u0000${r.id}`)) {
+        results[i] = { id: r.id, duplicate: false };
+        inserted[i] = true;
+      } else missing.push(i);
+    }
+    if (missing.length > 0) {
+      const holders = await db.values(HOLDERS, [
+        JSON.stringify(
+          missing.map((i) => ({
+            i,
+            queue: records[i].queue,
+            id: records[i].id,
+            dedup_key: records[i].dedup_key,
+          })),
+        ),
+      ]);
+      for (const [i, holder] of holders) {
+        const index = Number(i);
+        results[index] = { id: (holder as string | null) ?? records[index].id, duplicate: true };
+      }
+    }
+  }
+  records.forEach((r, i) => {
+    const first = sameAs[i];
+    if (first === "id") results[i] = { id: r.id, duplicate: true };
+    else if (first !== undefined) results[i] = { id: results[first].id, duplicate: true };
+  });
+  return { results, inserted, events };
+}
