@@ -122,8 +122,8 @@ export class StoreCore {
 
   // ── Insertion and state changes ──────────────────────────────────────────────────────────
 
-  /** Store a checked new job (duplicates already ruled out) and index it. */
-  insert(q: QueueState, c: CheckedJob, now: number, data: unknown): Rec {
+  /** Store a checked new job (its payload already a copy; no duplicate) and index it. */
+  insert(q: QueueState, c: CheckedJob, now: number): Rec {
     const seq = ++this.#seq;
     const opts: StoredJobOptions = c.opts;
     const delay = opts.delay ?? 0;
@@ -131,7 +131,7 @@ export class StoreCore {
       id: c.id,
       queueName: q.name,
       name: c.name,
-      data,
+      data: c.data,
       state: "waiting",
       opts,
       priority: opts.priority ?? 0,

@@ -7,7 +7,6 @@
 
 import { FlowError, type SaveResult, validateQueueName } from "@conveyor/shared";
 import { jobKey, type StoreCore } from "./_core.ts";
-import { copyJson } from "./_copy.ts";
 import type { QueueState, Rec } from "./_queue.ts";
 import { type CheckedJob, checkNewJob } from "./_validate.ts";
 
@@ -138,7 +137,7 @@ export function saveFlow(core: StoreCore, records: unknown): SaveResult[] {
   const saved: Rec[] = [];
   for (const n of nodes) {
     const q = core.queue(n.queueName);
-    saved.push(core.insert(q, n.job, now, copyJson(n.job.data)));
+    saved.push(core.insert(q, n.job, now));
   }
   if (outsideParent && outsideParent.job.state === "waiting-children") {
     outsideParent.job.pendingChildrenCount++;

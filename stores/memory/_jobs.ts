@@ -32,23 +32,49 @@ export function saveJobs(
   where: string,
 ): SaveResult[] {
   validateQueueName(queueName);
-  const checked = jobs.map((j, i) => checkNewJob(j, jobs.length === 1 ? where : `${where}[${i}]`));
+  const n = jobs.length;
+  const checked: CheckedJob[] = new Array(n);
+  for (let i = 0; i < n; i++) checked[i] = checkNewJob(jobs[i], n === 1 ? where : `${where}[${i}]`);
   const q = core.queue(queueName);
   const now = core.now();
   const saved: Rec[] = [];
-  const results = checked.map((c) => saveOne(core, q, c, now, saved));
+  const results: SaveResult[] = new Array(n);
+  for (let i = 0; i < n; i++) results[i] = saveOne(core, q, checked[i], now, saved);
   core.emitMoved(saved);
   return results;
 }
 
-function saveOne(core: StoreCore, q: QueueState, c: CheckedJob, now: number, saved: Rec[]) {
+/** Save one job: {@linkcode saveJobs} for a single job, without the lists. */
+export function saveJob(core: StoreCore, queueName: string, job: unknown): SaveResult {
+  if (!core.queues.has(queueName)) validateQueueName(queueName);
+  const c = checkNewJob(job, "saveJob");
+  const q = core.queue(queueName);
+  const now = core.now();
   const same = q.jobs.get(c.id);
   if (same) return { id: same.job.id, duplicate: true };
   if (c.deduplicationKey !== null) {
     const holder = core.dedupHolder(q, c.deduplicationKey, now);
     if (holder) return { id: holder.job.id, duplicate: true };
   }
-  const rec = core.insert(q, c, now, copyJson(c.data));
+  const rec = core.insert(q, c, now);
+  core.emitState(rec);
+  return { id: rec.job.id, duplicate: false };
+}
+
+function saveOne(
+  core: StoreCore,
+  q: QueueState,
+  c: CheckedJob,
+  now: number,
+  saved: Rec[],
+): SaveResult {
+  const same = q.jobs.get(c.id);
+  if (same) return { id: same.job.id, duplicate: true };
+  if (c.deduplicationKey !== null) {
+    const holder = core.dedupHolder(q, c.deduplicationKey, now);
+    if (holder) return { id: holder.job.id, duplicate: true };
+  }
+  const rec = core.insert(q, c, now);
   saved.push(rec);
   return { id: rec.job.id, duplicate: false };
 }

@@ -16,7 +16,7 @@ function held(
   jobId: string,
   lockToken: string,
 ): { q: QueueState; rec: Rec } | null {
-  validateQueueName(queueName);
+  if (!core.queues.has(queueName)) validateQueueName(queueName);
   checkId(jobId, "jobId");
   checkToken(lockToken, "lockToken");
   return core.leased(queueName, jobId, lockToken);

@@ -5,7 +5,7 @@
  */
 
 import {
-  assertJsonValue,
+  ALL_JOB_NAMES,
   type FetchOptions,
   JOB_STATES,
   type JobFailure,
@@ -17,9 +17,9 @@ import {
   validateJobName,
   validateJobOptions,
 } from "@conveyor/shared";
-import { copyJson } from "./_copy.ts";
+import { copyChecked } from "./_copy.ts";
 
-/** A {@linkcode NewJob} after checking, with every optional field resolved. */
+/** A {@linkcode NewJob} after checking, with every optional field resolved (`data` a copy). */
 export interface CheckedJob {
   id: string;
   name: string;
@@ -97,39 +97,67 @@ export function checkState(value: unknown, optional: boolean): JobState | undefi
   return value as JobState;
 }
 
-/** Check a job handed to `saveJob`/`saveBulk`/`saveFlow` and resolve its optional fields. */
+// deno-lint-ignore no-control-regex
+const CONTROL = /[\u0000-\u001f]/;
+
+/** Whether `name` is a valid job name (the shared check throws the message when it is not). */
+function goodJobName(name: unknown): boolean {
+  return typeof name === "string" && name.length > 0 && name.length <= MAX_NAME_LENGTH &&
+    name !== ALL_JOB_NAMES && !CONTROL.test(name);
+}
+
+/** Whether `opts` is an empty plain object: nothing to check, `{}` to store. */
+function emptyOptions(opts: unknown): boolean {
+  if (typeof opts !== "object" || opts === null) return false;
+  const proto = Object.getPrototypeOf(opts);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (const _ in opts) return false;
+  return true;
+}
+
+function ctx(id: string): string {
+  return `Cannot save job "${id}": `;
+}
+
+/**
+ * Check a job handed to `saveJob`/`saveBulk`/`saveFlow` and resolve its optional fields. The
+ * payload is checked and copied in one walk; the message context is only built for an error.
+ */
 export function checkNewJob(job: unknown, where: string): CheckedJob {
   if (typeof job !== "object" || job === null || Array.isArray(job)) {
     throw new TypeError(`${where}: job must be an object, got ${show(job)}`);
   }
   const j = job as Record<string, unknown>;
   const id = checkId(j.id, `${where}: job id`);
-  const context = `Cannot save job "${id}": `;
-  const name = validateJobName(j.name, context);
-  assertJsonValue(j.data, `${context}payload`);
-  const opts = validateJobOptions(j.opts, context);
+  const name = j.name;
+  if (!goodJobName(name)) validateJobName(name, ctx(id));
+  const data = copyChecked(j.data, `${ctx(id)}payload`);
+  const o = j.opts;
+  const opts: StoredJobOptions = o === undefined || emptyOptions(o)
+    ? {}
+    : validateJobOptions(o, ctx(id));
   let deduplicationKey: string | null = null;
   if (j.deduplicationKey !== undefined && j.deduplicationKey !== null) {
-    deduplicationKey = checkId(j.deduplicationKey, `${context}deduplicationKey`);
+    deduplicationKey = checkId(j.deduplicationKey, `${ctx(id)}deduplicationKey`);
   }
   let parentId: string | null = null;
   let parentQueueName: string | null = null;
   if (j.parentId !== undefined && j.parentId !== null) {
-    parentId = checkId(j.parentId, `${context}parentId`);
+    parentId = checkId(j.parentId, `${ctx(id)}parentId`);
   }
   if (j.parentQueueName !== undefined && j.parentQueueName !== null) {
-    parentQueueName = checkId(j.parentQueueName, `${context}parentQueueName`);
+    parentQueueName = checkId(j.parentQueueName, `${ctx(id)}parentQueueName`);
     if (parentId === null) {
-      throw new TypeError(`${context}parentQueueName is set but parentId is not`);
+      throw new TypeError(`${ctx(id)}parentQueueName is set but parentId is not`);
     }
   }
   const pending = j.pendingChildrenCount === undefined
     ? 0
-    : checkInt(j.pendingChildrenCount, `${context}pendingChildrenCount`, 0);
+    : checkInt(j.pendingChildrenCount, `${ctx(id)}pendingChildrenCount`, 0);
   return {
     id,
-    name,
-    data: j.data,
+    name: name as string,
+    data,
     opts,
     deduplicationKey,
     parentId,
@@ -188,18 +216,15 @@ export function checkUpdate(update: unknown): JobUpdate {
   }
   const u = update as JobUpdate;
   const out: JobUpdate = {};
-  if ("data" in u && u.data !== undefined) {
-    assertJsonValue(u.data, "update.data");
-    out.data = copyJson(u.data);
-  }
+  if ("data" in u && u.data !== undefined) out.data = copyChecked(u.data, "update.data");
   if (u.progress !== undefined) {
     const p = u.progress as unknown;
     if (typeof p === "number") {
       if (!Number.isFinite(p)) throw new TypeError(`update.progress must be finite, got ${p}`);
+      out.progress = p;
     } else if (typeof p !== "object" || p === null || Array.isArray(p)) {
       throw new TypeError(`update.progress must be a number or an object, got ${show(p)}`);
-    } else assertJsonValue(p, "update.progress");
-    out.progress = copyJson(p) as JobProgress;
+    } else out.progress = copyChecked(p, "update.progress") as JobProgress;
   }
   return out;
 }
@@ -207,6 +232,5 @@ export function checkUpdate(update: unknown): JobUpdate {
 /** A return value as stored: `undefined` becomes `null`; anything not JSON is refused. */
 export function checkReturnValue(value: unknown): unknown {
   if (value === undefined) return null;
-  assertJsonValue(value, "return value");
-  return copyJson(value);
+  return copyChecked(value, "return value");
 }

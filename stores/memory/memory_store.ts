@@ -150,7 +150,11 @@ export class MemoryStore implements StoreInterface {
 
   /** Save a new job, or report a duplicate id or deduplication key. */
   saveJob(queueName: string, job: NewJob): Promise<SaveResult> {
-    return this.#run(() => jobs.saveJobs(this.#open(), queueName, [job], "saveJob")[0]);
+    try {
+      return Promise.resolve(jobs.saveJob(this.#open(), queueName, job));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Save many jobs in one atomic step; results in input order. */
@@ -224,9 +228,11 @@ export class MemoryStore implements StoreInterface {
     count: number,
     opts?: FetchOptions,
   ): Promise<JobData[]> {
-    return this.#run(() => {
-      return this.#claim(queueName, workerId, lockDuration, count, opts);
-    });
+    try {
+      return Promise.resolve(this.#claim(queueName, workerId, lockDuration, count, opts));
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   #claim(
@@ -237,7 +243,7 @@ export class MemoryStore implements StoreInterface {
     opts: FetchOptions | undefined,
   ): JobData[] {
     const core = this.#open();
-    validateQueueName(queueName);
+    if (!core.queues.has(queueName)) validateQueueName(queueName);
     checkToken(workerId, "workerId");
     checkMs(lockDuration, "lockDuration", 1);
     checkInt(count, "count", 0);
@@ -272,9 +278,13 @@ export class MemoryStore implements StoreInterface {
     lockToken: string,
     returnValue: unknown,
   ): Promise<boolean> {
-    return this.#run(() =>
-      leases.completeJob(this.#open(), queueName, jobId, lockToken, returnValue)
-    );
+    try {
+      return Promise.resolve(
+        leases.completeJob(this.#open(), queueName, jobId, lockToken, returnValue),
+      );
+    } catch (err) {
+      return Promise.reject(err);
+    }
   }
 
   /** Fail a leased attempt atomically: retry (waiting or delayed) or fail for good. */
