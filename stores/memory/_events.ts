@@ -8,19 +8,25 @@ import { type StoreEvent, type StoreEventListener, validateQueueName } from "@co
 import { copyJson } from "./_copy.ts";
 
 /**
- * Listeners per queue. Events are delivered asynchronously (one microtask per event), each
- * listener gets its own copy, and a listener that throws affects neither the store nor the
+ * Listeners per queue. Events are delivered asynchronously (in a microtask, in publish order),
+ * each listener gets its own copy, and a listener that throws affects neither the store nor the
  * other listeners.
+ *
+ * Listener lists are copied on change, not on publish: a pending event keeps the list that was
+ * current when it was published, and checks membership again at delivery.
  */
 export class EventHub {
-  #listeners: Map<string, Set<StoreEventListener>> = new Map();
+  #listeners: Map<string, StoreEventListener[]> = new Map();
+  /** Undelivered events, each followed by its listener list. */
+  #pending: (StoreEvent | StoreEventListener[])[] = [];
+  #scheduled = false;
   #closed = false;
 
   /** Add a listener for a queue's events. */
   subscribe(queueName: string, listener: StoreEventListener): void {
-    let set = this.#listeners.get(queueName);
-    if (!set) this.#listeners.set(queueName, set = new Set());
-    set.add(listener);
+    const list = this.#listeners.get(queueName);
+    if (!list) this.#listeners.set(queueName, [listener]);
+    else if (!list.includes(listener)) this.#listeners.set(queueName, [...list, listener]);
   }
 
   /** Remove one listener, or all of the queue's listeners. */
@@ -29,35 +35,57 @@ export class EventHub {
       this.#listeners.delete(queueName);
       return;
     }
-    const set = this.#listeners.get(queueName);
-    if (!set) return;
-    set.delete(listener);
-    if (set.size === 0) this.#listeners.delete(queueName);
+    const list = this.#listeners.get(queueName);
+    if (!list || !list.includes(listener)) return;
+    if (list.length === 1) this.#listeners.delete(queueName);
+    else this.#listeners.set(queueName, list.filter((l) => l !== listener));
   }
 
-  /** Deliver an event to the listeners of its queue, after the current task step. */
+  /**
+   * Deliver an event to the listeners of its queue, after the current task step. The event must
+   * be the store's own (not referenced elsewhere): the last listener receives it as is.
+   */
   publish(event: StoreEvent): void {
-    const set = this.#listeners.get(event.queueName);
-    if (!set || set.size === 0) return;
-    const targets = [...set];
-    queueMicrotask(() => {
-      if (this.#closed) return;
-      for (const listener of targets) {
+    const list = this.#listeners.get(event.queueName);
+    if (list === undefined) return;
+    this.#pending.push(event, list);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#deliver);
+    }
+  }
+
+  #deliver = (): void => {
+    const pending = this.#pending;
+    // Events published by listeners during delivery are delivered in this same pass, in order.
+    for (let i = 0; i < pending.length; i += 2) {
+      if (this.#closed) break;
+      const event = pending[i] as StoreEvent;
+      const targets = pending[i + 1] as StoreEventListener[];
+      const last = targets.length - 1;
+      for (let k = 0; k <= last; k++) {
+        const listener = targets[k];
         // A listener removed before delivery no longer receives the event.
-        if (!this.#listeners.get(event.queueName)?.has(listener)) continue;
+        const current = this.#listeners.get(event.queueName);
+        if (current !== targets && (current === undefined || !current.includes(listener))) {
+          continue;
+        }
         try {
-          listener(copyJson(event));
+          listener(k === last ? event : copyJson(event));
         } catch {
           // A failing listener must not break the store or the other listeners.
         }
       }
-    });
-  }
+    }
+    this.#pending = [];
+    this.#scheduled = false;
+  };
 
   /** Drop every listener and every event not yet delivered. */
   close(): void {
     this.#closed = true;
     this.#listeners.clear();
+    this.#pending = [];
   }
 }
 
