@@ -1,6 +1,7 @@
 // The NewJob for Queue.add: the checks of shared's createNewJob (name, options, JSON payload,
 // deduplication key) without its defensive payload copy (stores copy or serialise what they
-// save) and without an await when no payload hash is needed.
+// save) and without an await when no payload hash is needed. Valid input takes fast paths that
+// build no message; invalid input gets the shared checks' errors.
 
 import {
   assertJsonValue,
@@ -12,16 +13,22 @@ import {
   validateJobName,
   validateJobOptions,
 } from "@conveyor/shared";
+import { isJobName, isJson } from "./_json.ts";
+
+function context(name: unknown): string {
+  return typeof name === "string" ? `Cannot add job "${name}": ` : "Cannot add job: ";
+}
 
 export function buildNewJob<T>(
   name: string,
   data: T,
   opts: JobOptions | undefined,
 ): NewJob<T> | Promise<NewJob<T>> {
-  const context = typeof name === "string" ? `Cannot add job "${name}": ` : "Cannot add job: ";
-  validateJobName(name, context);
-  const stored: StoredJobOptions = opts === undefined ? {} : validateJobOptions(opts, context);
-  assertJsonValue(data, `${context}payload`);
+  if (!isJobName(name)) validateJobName(name, context(name));
+  const stored: StoredJobOptions = opts === undefined
+    ? {}
+    : validateJobOptions(opts, context(name));
+  if (!isJson(data)) assertJsonValue(data, `${context(name)}payload`);
   const job: NewJob<T> = { id: stored.jobId ?? generateId(), name, data, opts: stored };
   const dedup = stored.deduplication;
   if (dedup === undefined) return job;
