@@ -778,6 +778,8 @@ export function build(options: BuildOptions = {}): BuiltPackage[] {
       }
     }
   }
+  // what scripts/npm_test.ts --no-build packs
+  Deno.writeTextFileSync(join(out, ".packages.json"), JSON.stringify(built, null, 2) + "\n");
   for (const p of built) {
     const deps = Object.entries(p.dependencies).map(([k, v]) => `${k}@${v}`).join(", ");
     log(

@@ -210,7 +210,6 @@ async function main(): Promise<number> {
   } else {
     console.log("==> npm build");
     packages = build({ root: ROOT, out });
-    Deno.writeTextFileSync(join(out, ".packages.json"), JSON.stringify(packages, null, 2));
   }
 
   // for the types suite: the workspace's tsc and @types
