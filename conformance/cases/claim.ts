@@ -189,12 +189,18 @@ export const claimCases: ConformanceCase[] = defineCases("claim", {
 
   "rateLimit window slides: claims resume once old claims leave it": async (store) => {
     await addMany(store, 4);
-    const opts = { rateLimit: { max: 2, duration: SPAN } };
+    // A window wide enough that a loaded machine still makes three calls inside it; the "full"
+    // assertion is judged only when the calls really did fit in the window.
+    const window = 4 * SPAN;
+    const opts = { rateLimit: { max: 2, duration: window } };
+    const started = Date.now();
     await claim(store, Q, "w1", LONG, opts);
     await claim(store, Q, "w1", LONG, opts);
-    assert.equal(await store.fetchNextJob(Q, "w1", LONG, opts), null);
-    await sleep(PAST_SPAN);
-    assert.equal((await store.fetchNextJobs(Q, "w1", LONG, 5, opts)).length, 2);
+    const third = await store.fetchNextJob(Q, "w1", LONG, opts);
+    if (Date.now() - started < window) assert.equal(third, null, "the window is full");
+    await sleep(window + PAST_SPAN - SPAN);
+    const left = third === null ? 2 : 1;
+    assert.equal((await store.fetchNextJobs(Q, "w1", LONG, 5, opts)).length, left);
   },
 
   "fetchNextJobs claims no more than the rate limit allows": async (store) => {
