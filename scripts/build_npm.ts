@@ -688,17 +688,12 @@ export function build(options: BuildOptions = {}): BuiltPackage[] {
           } else if (!exists) problems.push(`${where}: "${spec}" is not in the package`);
         } else if (isBuiltin(spec)) {
           continue;
-        } else if (spec.startsWith("@conveyor/")) {
-          const dep = byName.get(packageNameOf(spec));
-          if (dep === m) continue;
-          if (dep) deps[dep.name] = dep.version;
-          else {
-            problems.push(
-              `${where}: imports "${spec}", ${
-                skipped.has(packageNameOf(spec)) ? "a member skipped for npm" : "not a member"
-              }`,
-            );
-          }
+        } else if (byName.has(packageNameOf(spec))) {
+          // a sibling member: same version, installed from its own package
+          const dep = byName.get(packageNameOf(spec))!;
+          if (dep !== m) deps[dep.name] = dep.version;
+        } else if (skipped.has(packageNameOf(spec))) {
+          problems.push(`${where}: imports "${spec}", a member skipped for npm`);
         } else {
           try {
             const d = dependencyFor(spec, [m.imports, rootImports]);
