@@ -5,13 +5,15 @@
  * (delayed, deduplicated, rate-limited), a cron job snapshots metrics, and a flow assembles the
  * end-of-day report from one child per region. A summary closes the run.
  *
+ * Runs on the embedded default store (SQLite, in a scratch file removed at the end).
+ *
  * Run: deno task demo   (or: deno run -A examples/demo.ts)
  *
  * @module
  */
 
 import { FlowProducer, JobTimeoutError, Queue, UnrecoverableError, Worker } from "@conveyor/core";
-import { MemoryStore } from "@conveyor/store-memory";
+import { SqliteDenoStore } from "@conveyor/store-sqlite-deno";
 
 interface Order {
   order: number;
@@ -34,8 +36,9 @@ const sleep = (ms: number, signal?: AbortSignal) =>
   });
 const pick = <T>(items: readonly T[]) => items[Math.floor(Math.random() * items.length)];
 
-// ── Setup: swap this line for another store ──────────────────────────────────────────────────
-const store = new MemoryStore();
+// ── Setup: the embedded default store, SQLite in a scratch file; swap this line for another ────
+const dir = await Deno.makeTempDir({ prefix: "conveyor-demo-" });
+const store = new SqliteDenoStore({ filename: `${dir}/demo.db` });
 await store.connect();
 
 const orders = new Queue<Order>("orders", { store });
@@ -81,7 +84,7 @@ const orderWorker = new Worker<Order, { shipped: number }>("orders", async (job,
       const roll = Math.random();
       if (roll < 0.02) throw new UnrecoverableError("card declined");
       if (roll < 0.10 && job.attemptsMade === 0) throw new Error("payment gateway timeout");
-      if (roll < 0.12 && job.attemptsMade === 0) await sleep(1000, signal); // hangs: times out
+      if (roll < 0.12 && job.attemptsMade === 0) await sleep(5000, signal); // hangs: times out
     }
     await sleep(ms * (0.5 + Math.random()), signal);
   }
@@ -126,7 +129,8 @@ orderWorker.events.on("failed", ({ detail }) => {
     note(`↻ order #${order}: ${detail.failedReason}, retry in ${detail.retryDelay} ms`);
   } else {
     failed++;
-    failures.set(detail.failedReason, (failures.get(detail.failedReason) ?? 0) + 1);
+    const reason = detail.error instanceof JobTimeoutError ? "timed out" : detail.failedReason;
+    failures.set(reason, (failures.get(reason) ?? 0) + 1);
     note(`✖ order #${order}: ${detail.failedReason}, not retried`);
   }
 });
@@ -176,7 +180,7 @@ const producer = (async () => {
           priority: express ? 0 : 5,
           attempts: 3,
           backoff: { type: "exponential", delay: 40, jitter: 0.3 },
-          timeout: 300,
+          timeout: 1000,
         },
       };
     });
@@ -258,6 +262,7 @@ await reports.removeRepeatable("metrics-snapshot");
 await Promise.all([orderWorker.close(), emailWorker.close(), reportWorker.close()]);
 await Promise.all([orders.close(), emails.close(), reports.close()]);
 await store.disconnect();
+await Deno.remove(dir, { recursive: true });
 
 // ── Summary ──────────────────────────────────────────────────────────────────────────────────
 latencies.sort((a, b) => a - b);
