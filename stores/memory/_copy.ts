@@ -29,9 +29,13 @@ export function copyJson<T>(value: T): T {
     return out as T;
   }
   const out: Record<string, unknown> = {};
-  for (const key of Object.keys(value)) {
+  const keys = Object.keys(value);
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i];
     const v = (value as Record<string, unknown>)[key];
-    if (v !== undefined) setOwn(out, key, copyJson(v));
+    if (v === undefined) continue;
+    if (key === "__proto__") setOwn(out, key, copyJson(v));
+    else out[key] = copyJson(v);
   }
   return out as T;
 }

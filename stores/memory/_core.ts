@@ -18,6 +18,19 @@ import { isLiveDelayed, QueueState, type Rec } from "./_queue.ts";
 import { childDone, childFailed } from "./_flows.ts";
 import type { CheckedJob } from "./_validate.ts";
 
+/**
+ * The empty `stacktrace` and `logs` of every new job, shared until a first line is added (the
+ * array is frozen: appending must replace it, see {@linkcode appendLine}).
+ */
+export const NO_LINES: string[] = Object.freeze([]) as unknown as string[];
+
+/** A job's lines with `line` appended (a new array while the job still has {@linkcode NO_LINES}). */
+export function appendLine(lines: string[], line: string): string[] {
+  if (lines === NO_LINES) return [line];
+  lines.push(line);
+  return lines;
+}
+
 /** Key of a job across queues (queue names cannot contain NUL). */
 export function jobKey(queueName: string, jobId: string): string {
   return `${queueName}\u0000${jobId}`;
@@ -142,8 +155,8 @@ export class StoreCore {
       progress: 0,
       returnValue: null,
       failedReason: null,
-      stacktrace: [],
-      logs: [],
+      stacktrace: NO_LINES,
+      logs: NO_LINES,
       createdAt: now,
       delayUntil: null,
       processedAt: null,

@@ -8,7 +8,7 @@
 import type { JobData, JobState, JobUpdate, ListOptions, SaveResult } from "@conveyor/shared";
 import { validateQueueName } from "@conveyor/shared";
 import { copyJob, copyJson } from "./_copy.ts";
-import type { StoreCore } from "./_core.ts";
+import { appendLine, type StoreCore } from "./_core.ts";
 import type { QueueState, Rec } from "./_queue.ts";
 import {
   type CheckedJob,
@@ -127,7 +127,7 @@ export function addLog(
   }
   const rec = fenced(core, queueName, jobId, lockToken);
   if (!rec) return false;
-  rec.job.logs.push(line);
+  rec.job.logs = appendLine(rec.job.logs, line);
   return true;
 }
 

@@ -6,7 +6,7 @@
  */
 
 import { type JobFailure, validateQueueName } from "@conveyor/shared";
-import type { StoreCore } from "./_core.ts";
+import { appendLine, type StoreCore } from "./_core.ts";
 import type { QueueState, Rec } from "./_queue.ts";
 import { checkFailure, checkId, checkMs, checkReturnValue, checkToken } from "./_validate.ts";
 
@@ -81,7 +81,9 @@ export function failJob(
   const { q, rec } = lease;
   const now = core.now();
   rec.job.attemptsMade++;
-  if (typeof f.stacktrace === "string") rec.job.stacktrace.push(f.stacktrace);
+  if (typeof f.stacktrace === "string") {
+    rec.job.stacktrace = appendLine(rec.job.stacktrace, f.stacktrace);
+  }
   if (f.retryDelay === null) {
     core.failFinal(q, rec, f.failedReason, now);
     return true;

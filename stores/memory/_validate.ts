@@ -106,6 +106,9 @@ function goodJobName(name: unknown): boolean {
     name !== ALL_JOB_NAMES && !CONTROL.test(name);
 }
 
+/** The options of every job saved without any: stored jobs never change their options. */
+const NO_OPTIONS: StoredJobOptions = Object.freeze({});
+
 /** Whether `opts` is an empty plain object: nothing to check, `{}` to store. */
 function emptyOptions(opts: unknown): boolean {
   if (typeof opts !== "object" || opts === null) return false;
@@ -134,7 +137,7 @@ export function checkNewJob(job: unknown, where: string): CheckedJob {
   const data = copyChecked(j.data, `${ctx(id)}payload`);
   const o = j.opts;
   const opts: StoredJobOptions = o === undefined || emptyOptions(o)
-    ? {}
+    ? NO_OPTIONS
     : validateJobOptions(o, ctx(id));
   let deduplicationKey: string | null = null;
   if (j.deduplicationKey !== undefined && j.deduplicationKey !== null) {
