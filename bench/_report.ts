@@ -146,8 +146,9 @@ export function notes(systems: System[], grid: Grid): string[] {
   for (const s of systems) {
     const cells = [...(grid.get(s.id) ?? [])].filter(([, c]) => c.note);
     const same = cells.length > 1 && cells.every(([, c]) => c.note === cells[0][1].note);
-    if (same) out.push(`- ${s.label}, every workload: ${cells[0][1].note}`);
-    else for (const [w, c] of cells) out.push(`- ${s.label}, ${w}: ${c.note}`);
+    const one = (note: string) => note.replace(/\s+/g, " ").slice(0, 300);
+    if (same) out.push(`- ${s.label}, every workload: ${one(cells[0][1].note!)}`);
+    else for (const [w, c] of cells) out.push(`- ${s.label}, ${w}: ${one(c.note!)}`);
   }
   return out;
 }

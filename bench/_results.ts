@@ -7,7 +7,7 @@
 
 import type { Sizes, System } from "./_matrix.ts";
 import { type Cell, fmt, type Grid, mainTable, markdown, notes, scalingTable } from "./_report.ts";
-import { BENCH_DIR, type ChildResult, ROOT_DIR } from "./_spawn.ts";
+import { BENCH_DIR, type ChildResult, denoPath, ROOT_DIR } from "./_spawn.ts";
 import type { Workload } from "./lib/types.ts";
 
 function tryText(fn: () => string): string {
@@ -53,7 +53,7 @@ export interface MicroResult {
 
 /** Runs bench/micro_bench.ts with `deno bench --json` (smaller sizes in smoke mode). */
 export async function runMicro(smoke: boolean): Promise<MicroResult[]> {
-  const out = await new Deno.Command(Deno.execPath(), {
+  const out = await new Deno.Command(denoPath(), {
     args: [
       "bench",
       "-A",

@@ -22,11 +22,24 @@ export function nodePath(): string {
   }
 }
 
+/** This Deno, even when its binary was replaced in place (`npm ci --prefix tools`) meanwhile. */
+export const denoPath = (): string => Deno.execPath().replace(/ \(deleted\)$/, "");
+
+/** Fails unless `node` can run the peers: Node 22.18+ strips the types of bench/lib/*.ts. */
+export function assertNode(): void {
+  const out = new Deno.Command(nodePath(), { args: ["--version"], stdout: "piped" }).outputSync();
+  const version = new TextDecoder().decode(out.stdout).trim();
+  const [major, minor] = version.replace(/^v/, "").split(".").map(Number);
+  if (!(major > 22 || (major === 22 && minor >= 18))) {
+    throw new Error(`bench: peers need Node >= 22.18 (npm ci --prefix tools), found ${version}`);
+  }
+}
+
 /** The command (without `key=value` arguments) that runs a system's script. */
 export function commandFor(system: System): string[] {
   const script = `${BENCH_DIR}/${system.script}`;
   if (system.runtime === "node") return [nodePath(), script];
-  return [Deno.execPath(), "run", "-A", "--config", `${ROOT_DIR}/deno.json`, script];
+  return [denoPath(), "run", "-A", "--config", `${ROOT_DIR}/deno.json`, script];
 }
 
 const running = new Set<Deno.ChildProcess>();
@@ -80,11 +93,12 @@ export async function runChild(
   const stderr = new TextDecoder().decode(out.stderr).trim();
   const line = stdout.split("\n").reverse().find((l) => l.startsWith("RESULT "));
   const workload = String(args.workload) as Measurement["workload"];
+  // Messages, not stack frames: the lines of stderr that do not start with "at ".
+  const gist = stderr.split("\n").filter((l) => l.trim() && !/^\s+at /.test(l)).slice(-3).join(" ");
   if (!line) {
     const why = killed ? `killed after ${timeoutMs + 15_000} ms` : `exit code ${out.code}`;
-    return { workload, error: `${why}: ${stderr.slice(-300) || "no output"}`, wallMs };
+    return { workload, error: `${why}: ${gist || "no output"}`, wallMs };
   }
   const parsed = JSON.parse(line.slice(7)) as ChildResult;
-  if (parsed.error && stderr) parsed.error += ` | ${stderr.split("\n").slice(-3).join(" ")}`;
   return { ...parsed, wallMs };
 }

@@ -10,7 +10,7 @@
  *
  * Flags: `--smoke`, `--reps=N` (default 3), `--n=N`, `--systems=a,b`, `--workloads=a,b`,
  * `--no-scaling`, `--no-micro`, `--out=FILE`, `--budget=MINUTES` (default 20: no repetition after
- * the first starts unless it can end within it), `--strict` (a Conveyor row that cannot load
+ * the first starts unless it can end within it, and no run at all starts past 1.5 × it), `--strict` (a Conveyor row that cannot load
  * counts as a failure). Exits non-zero when any child failed; never because of a speed.
  *
  * @module
@@ -19,8 +19,10 @@
 import { FULL, type Sizes, SMOKE, type System, SYSTEMS, timeoutFor } from "./_matrix.ts";
 import { type Grid, summarize } from "./_report.ts";
 import {
+  assertNode,
   BENCH_DIR,
   type ChildResult,
+  denoPath,
   killChildren,
   nodePath,
   ROOT_DIR,
@@ -127,6 +129,7 @@ function record<K>(m: Map<string, Map<K, ChildResult[]>>, outer: string, inner: 
 async function main(): Promise<number> {
   const f = parseFlags(Deno.args);
   const started = Date.now();
+  assertNode();
   await ensurePeers();
   const servers = await cleanup();
   const z = f.sizes;
@@ -147,7 +150,15 @@ async function main(): Promise<number> {
     : [];
   const perRep = f.workloads.length * f.systems.length + sizes.length * scalingSystems.length;
   let i = 0;
+  // Past 1.5 × the budget no child starts at all: its cell says so instead of a number.
+  const hardStop = started + f.budgetMs * 1.5;
+  let cut = 0;
   const one = async (s: System, args: Record<string, string | number>, label: string) => {
+    if (Date.now() > hardStop) {
+      cut++;
+      const workload = args.workload as Workload;
+      return { workload, skipped: "time budget", wallMs: 0 } satisfies ChildResult;
+    }
     const limit = timeoutFor((Number(args.n) || z.n) * 1.1);
     const r = await runChild(s, { ...common, ...args, run: runId() }, limit);
     progress(++i, perRep * z.reps, s, label, r);
@@ -189,6 +200,10 @@ async function main(): Promise<number> {
     reps++;
     if (rep === 1 && f.micro) micro = await runMicro(f.smoke);
   }
+  if (cut) {
+    budgetNote = `${budgetNote ? budgetNote + "; " : ""}${cut} runs not started: past 1.5 × the ` +
+      `${f.budgetMs / 60_000}-minute budget`;
+  }
   if (f.scaling && f.workloads.includes("process")) {
     for (const s of scalingSystems) {
       for (const r of raw.get(s.id)?.get("process") ?? []) record(scaling, s.id, z.n, r);
@@ -222,7 +237,7 @@ async function main(): Promise<number> {
     errors,
   });
   // Tables as `deno fmt` lays them out, so the committed file passes the root format check.
-  await sh(Deno.execPath(), ["fmt", "-q", "--config", `${ROOT_DIR}/deno.json`, f.out], 60_000)
+  await sh(denoPath(), ["fmt", "-q", "--config", `${ROOT_DIR}/deno.json`, f.out], 60_000)
     .catch((e) => console.error(`bench: could not format ${f.out}: ${e.message}`));
   console.log(await Deno.readTextFile(f.out).catch(() => markdown));
   console.error(`bench: wrote ${f.out} (${errors} failed runs)`);
