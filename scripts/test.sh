@@ -36,8 +36,14 @@ deno test -A --parallel 2>&1 | tee "$LOG/deno.txt"
 deno_rc=${PIPESTATUS[0]}
 set -e
 
-summary=$(deno run --quiet --allow-read scripts/summarize.ts "$LOG/deno.txt")
+echo "==> npm packages on Node 22 and Bun (the same suites, from the built tarballs)"
+set +e
+bash scripts/npm_test.sh 2>&1 | tee "$LOG/npm.txt"
+npm_rc=${PIPESTATUS[0]}
+set -e
+
+summary=$(deno run --quiet --allow-read scripts/summarize.ts "$LOG/deno.txt" "$LOG/npm.txt")
 echo
-echo "deno test exit code: $deno_rc; failed checks: $failed_checks"
+echo "exit codes: deno test $deno_rc, npm packages $npm_rc; failed checks: $failed_checks"
 echo "$summary"
-if [ "$deno_rc" -ne 0 ] || [ "$failed_checks" -ne 0 ]; then exit 1; fi
+if [ "$deno_rc" -ne 0 ] || [ "$npm_rc" -ne 0 ] || [ "$failed_checks" -ne 0 ]; then exit 1; fi
