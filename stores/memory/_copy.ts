@@ -140,15 +140,44 @@ function child(v: object, anc: object[]): unknown {
   return out;
 }
 
-/** A deep copy of a stored job, safe to hand to a caller. */
+/** A copy of a job's lines (a fresh array: callers may change theirs). */
+function copyLines(lines: string[]): string[] {
+  return lines.length === 0 ? [] : lines.slice();
+}
+
+/**
+ * A deep copy of a stored job, safe to hand to a caller. Every field is listed (no spread), so
+ * the copy is built in one allocation with a stable shape.
+ */
 export function copyJob(job: JobData): JobData {
   return {
-    ...job,
+    id: job.id,
+    queueName: job.queueName,
+    name: job.name,
     data: copyJson(job.data),
+    state: job.state,
     opts: copyJson(job.opts),
+    priority: job.priority,
+    seq: job.seq,
+    attemptsMade: job.attemptsMade,
+    attemptsStarted: job.attemptsStarted,
+    stalledCount: job.stalledCount,
     progress: copyJson(job.progress),
     returnValue: copyJson(job.returnValue),
-    stacktrace: job.stacktrace.slice(),
-    logs: job.logs.slice(),
+    failedReason: job.failedReason,
+    stacktrace: copyLines(job.stacktrace),
+    logs: copyLines(job.logs),
+    createdAt: job.createdAt,
+    delayUntil: job.delayUntil,
+    processedAt: job.processedAt,
+    finishedAt: job.finishedAt,
+    lockedBy: job.lockedBy,
+    lockToken: job.lockToken,
+    lockUntil: job.lockUntil,
+    parentId: job.parentId,
+    parentQueueName: job.parentQueueName,
+    pendingChildrenCount: job.pendingChildrenCount,
+    deduplicationKey: job.deduplicationKey,
+    groupId: job.groupId,
   };
 }
