@@ -1,6 +1,7 @@
 // Small helpers shared by core modules.
 
 import { assertJsonValue } from "@conveyor/shared";
+import { isJson } from "./_json.ts";
 
 /** `value` as an Error (non-errors are wrapped, their text kept). */
 export function toError(value: unknown): Error {
@@ -24,7 +25,7 @@ export function returnValueProblem(value: unknown, jobId: string): TypeError | u
       if (Number.isFinite(value)) return undefined;
       break;
     case "object":
-      if (value === null) return undefined;
+      if (value === null || isJson(value)) return undefined;
       break;
   }
   try {
