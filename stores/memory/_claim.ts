@@ -33,7 +33,9 @@ export function claim(
     core.lease(q, rec, workerId, lockDuration, now);
     out.push(rec);
   }
-  for (const rec of out) core.emitJob(rec, "active", { workerId });
+  if (core.events.listens(q.name)) {
+    for (const rec of out) core.emitJob(rec, "active", { workerId });
+  }
   if (out.length > 0 && q.counts.waiting === 0) {
     core.events.publish({ type: "drained", queueName: q.name });
   }

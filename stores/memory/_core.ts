@@ -97,6 +97,7 @@ export class StoreCore {
 
   /** Publish an event about one job. */
   emitJob(rec: Rec, type: StoreEventType, detail?: StoreEvent["detail"]): void {
+    if (!this.events.listens(rec.job.queueName)) return;
     const event: StoreEvent = {
       type,
       queueName: rec.job.queueName,

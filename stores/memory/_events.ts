@@ -41,6 +41,11 @@ export class EventHub {
     else this.#listeners.set(queueName, list.filter((l) => l !== listener));
   }
 
+  /** Whether the queue has listeners (events nobody hears need not be built). */
+  listens(queueName: string): boolean {
+    return this.#listeners.has(queueName);
+  }
+
   /**
    * Deliver an event to the listeners of its queue, after the current task step. The event must
    * be the store's own (not referenced elsewhere): the last listener receives it as is.

@@ -108,7 +108,9 @@ export function updateJob(
   if (u.data !== undefined) rec.job.data = u.data;
   if (u.progress !== undefined) {
     rec.job.progress = u.progress;
-    core.emitJob(rec, "progress", { progress: copyJson(u.progress) });
+    if (core.events.listens(queueName)) {
+      core.emitJob(rec, "progress", { progress: copyJson(u.progress) });
+    }
   }
   return true;
 }
