@@ -105,3 +105,93 @@ export class BinaryHeap<T> {
     items[i] = item;
   }
 }
+
+/**
+ * A {@linkcode BinaryHeap} with a sorted run in front. An entry pushed in order (not less than the
+ * last entry of the run) is appended to the run in O(1) and leaves it in O(1); any other entry
+ * goes to the heap. FIFO jobs of one priority, the common case, never touch the heap.
+ */
+export class RunHeap<T> {
+  #run: T[] = [];
+  #head = 0;
+  #heap: BinaryHeap<T>;
+  #less: (a: T, b: T) => boolean;
+
+  /**
+   * Create an empty heap.
+   * @param less `true` when `a` must come out before `b`
+   */
+  constructor(less: (a: T, b: T) => boolean) {
+    this.#less = less;
+    this.#heap = new BinaryHeap<T>(less);
+  }
+
+  /** Number of entries, stale ones included. */
+  get size(): number {
+    return this.#run.length - this.#head + this.#heap.size;
+  }
+
+  #cmp(a: T, b: T): boolean {
+    heapStats.compares++;
+    return this.#less(a, b);
+  }
+
+  /** Whether the first entry is the run's (else the heap's, or there is none). */
+  #fromRun(): boolean {
+    if (this.#head === this.#run.length) return false;
+    const top = this.#heap.peek();
+    return top === undefined || !this.#cmp(top, this.#run[this.#head]);
+  }
+
+  /** The first entry, or `undefined` when empty. */
+  peek(): T | undefined {
+    return this.#fromRun() ? this.#run[this.#head] : this.#heap.peek();
+  }
+
+  /** Add an entry: O(1) when in order, else O(log n). */
+  push(item: T): void {
+    const run = this.#run;
+    if (this.#head === run.length) {
+      if (this.#head > 0) {
+        this.#run = [item];
+        this.#head = 0;
+      } else run.push(item);
+    } else if (!this.#cmp(item, run[run.length - 1])) run.push(item);
+    else this.#heap.push(item);
+  }
+
+  /** Remove and return the first entry. */
+  pop(): T | undefined {
+    if (!this.#fromRun()) return this.#heap.pop();
+    const run = this.#run;
+    const top = run[this.#head];
+    run[this.#head++] = undefined as T; // let it be collected
+    if (this.#head === run.length) {
+      this.#run = [];
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= run.length) {
+      this.#run = run.slice(this.#head);
+      this.#head = 0;
+    }
+    return top;
+  }
+
+  /** Every entry, in no particular order (a new array). */
+  values(): readonly T[] {
+    return this.#run.slice(this.#head).concat(this.#heap.values());
+  }
+
+  /** Remove every entry. */
+  clear(): void {
+    this.#run = [];
+    this.#head = 0;
+    this.#heap.clear();
+  }
+
+  /** Keep only the entries for which `keep` is true: O(n). */
+  rebuild(keep: (item: T) => boolean): void {
+    this.#run = this.#run.slice(this.#head).filter(keep);
+    this.#head = 0;
+    this.#heap.rebuild(keep);
+  }
+}

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { BinaryHeap, heapStats } from "./_heap.ts";
+import { BinaryHeap, heapStats, RunHeap } from "./_heap.ts";
 
 function drainAll(heap: BinaryHeap<number>): number[] {
   const out: number[] = [];
@@ -51,3 +51,41 @@ Deno.test("BinaryHeap push and pop cost O(log n) comparisons", () => {
   // log2(65536) = 16: one push climbs at most 16 levels, one pop compares twice per level.
   assert.ok(heapStats.compares - before <= 3 * 17, `${heapStats.compares - before} compares`);
 });
+
+Deno.test("RunHeap pops in order whatever the mix of in-order and out-of-order pushes", () => {
+  let seed = 7;
+  const rand = (n: number) => (seed = (seed * 1103515245 + 12345) % 2147483648) % n;
+  const heap = new RunHeap<number>((a, b) => a < b);
+  const ref: number[] = [];
+  let next = 0;
+  for (let step = 0; step < 20_000; step++) {
+    const r = rand(10);
+    if (r < 5) {
+      // mostly increasing values (the run), sometimes an older one (the heap)
+      const v = rand(4) === 0 ? rand(next + 1) : next++;
+      heap.push(v);
+      ref.push(v);
+    } else if (r < 9 || ref.length > 3000) {
+      ref.sort((a, b) => a - b);
+      assert.equal(heap.peek(), ref[0]);
+      assert.equal(heap.pop(), ref.shift());
+    }
+    assert.equal(heap.size, ref.length);
+    if (step % 5000 === 0) {
+      assert.deepEqual([...heap.values()].sort((a, b) => a - b), [...ref].sort((a, b) => a - b));
+      heap.rebuild((v) => v % 3 !== 0);
+      for (let i = ref.length - 1; i >= 0; i--) if (ref[i] % 3 === 0) ref.splice(i, 1);
+    }
+  }
+  ref.sort((a, b) => a - b);
+  assert.deepEqual(drainRun(heap), ref);
+  heap.push(1);
+  heap.clear();
+  assert.equal(heap.pop(), undefined);
+});
+
+function drainRun(heap: RunHeap<number>): number[] {
+  const out: number[] = [];
+  for (let v = heap.pop(); v !== undefined; v = heap.pop()) out.push(v);
+  return out;
+}

@@ -2,7 +2,8 @@
  * The index of a queue's waiting jobs: which job a claim takes next, without scanning.
  *
  * - `main`: a min-heap by (priority, order) holding ungrouped jobs and one entry per group
- *   (keyed by that group's best job).
+ *   (keyed by that group's best job); entries that arrive in order (FIFO jobs of one priority)
+ *   skip the heap.
  * - per group: a heap of the group's waiting jobs. A group whose active count reached a claim's
  *   `groupConcurrency` is set aside (its entry leaves `main`) until one of its jobs stops being
  *   active, or a claim with a higher limit (or none) comes.
@@ -15,7 +16,7 @@
  * @module
  */
 
-import { BinaryHeap } from "./_heap.ts";
+import { BinaryHeap, RunHeap } from "./_heap.ts";
 import type { Rec } from "./_queue.ts";
 
 /** A waiting job in a heap. */
@@ -83,7 +84,7 @@ function isLiveEntry(e: Entry): boolean {
 /** The waiting jobs of one queue, indexed for claims. */
 export class WaitingIndex {
   /** Ungrouped jobs and group heads, by (priority, order). */
-  readonly main: BinaryHeap<Entry> = new BinaryHeap<Entry>(less);
+  readonly main: RunHeap<Entry> = new RunHeap<Entry>(less);
   /** Groups that have waiting or active jobs. */
   readonly groups: Map<string, GroupState> = new Map();
   /** Jobs set aside because their name is paused. */
