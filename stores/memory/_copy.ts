@@ -47,6 +47,31 @@ const TOO_DEEP = new Error("too deep");
 /** Nesting depth up to which cycles are found by scanning the ancestors. */
 const MAX_SCAN_DEPTH = 64;
 
+/** What {@linkcode tryCopyJson} returns for a value it could not copy. */
+export const NOT_COPIED: unique symbol = Symbol("not copied");
+
+/**
+ * A copy of `value` if it is JSON and not too deep to check cheaply, else {@linkcode NOT_COPIED}
+ * (then {@linkcode copyChecked} gives the copy or the error). Builds no message.
+ */
+export function tryCopyJson<T>(value: T): T | typeof NOT_COPIED {
+  switch (typeof value) {
+    case "string":
+    case "boolean":
+      return value;
+    case "number":
+      return Number.isFinite(value) ? value : NOT_COPIED;
+    case "object":
+      if (value === null) return value;
+      try {
+        return walk(value, null) as T;
+      } catch (e) {
+        if (e !== NOT_JSON && e !== TOO_DEEP) throw e;
+      }
+  }
+  return NOT_COPIED;
+}
+
 /**
  * Check that `value` is JSON (exactly as `assertJsonValue` does) and copy it, in one walk.
  * A value that is not JSON is refused with `assertJsonValue`'s own error, naming the path.

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { assertJsonValue } from "@conveyor/shared";
-import { copyChecked, copyJson } from "./_copy.ts";
+import { copyChecked, copyJson, NOT_COPIED, tryCopyJson } from "./_copy.ts";
 
 function message(fn: () => unknown): string | null {
   try {
@@ -66,6 +66,9 @@ Deno.test("copyChecked refuses exactly what assertJsonValue refuses, with its me
     const expected = message(() => assertJsonValue(v, "payload"));
     assert.equal(message(() => copyChecked(v, "payload")), expected, String(expected));
     if (expected === null) assert.deepEqual(copyChecked(v, "payload"), copyJson(v));
+    const tried = tryCopyJson(v);
+    if (expected !== null) assert.equal(tried, NOT_COPIED);
+    else if (tried !== NOT_COPIED) assert.deepEqual(tried, copyJson(v));
   }
 });
 

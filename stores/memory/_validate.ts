@@ -17,7 +17,7 @@ import {
   validateJobName,
   validateJobOptions,
 } from "@conveyor/shared";
-import { copyChecked } from "./_copy.ts";
+import { copyChecked, NOT_COPIED, tryCopyJson } from "./_copy.ts";
 
 /** A {@linkcode NewJob} after checking, with every optional field resolved (`data` a copy). */
 export interface CheckedJob {
@@ -97,13 +97,11 @@ export function checkState(value: unknown, optional: boolean): JobState | undefi
   return value as JobState;
 }
 
-// deno-lint-ignore no-control-regex
-const CONTROL = /[\u0000-\u001f]/;
-
 /** Whether `name` is a valid job name (the shared check throws the message when it is not). */
 function goodJobName(name: unknown): boolean {
-  return typeof name === "string" && name.length > 0 && name.length <= MAX_NAME_LENGTH &&
-    name !== ALL_JOB_NAMES && !CONTROL.test(name);
+  if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) < 0x20) return false;
+  return name !== ALL_JOB_NAMES;
 }
 
 /** The options of every job saved without any: stored jobs never change their options. */
@@ -134,7 +132,8 @@ export function checkNewJob(job: unknown, where: string): CheckedJob {
   const id = checkId(j.id, `${where}: job id`);
   const name = j.name;
   if (!goodJobName(name)) validateJobName(name, ctx(id));
-  const data = copyChecked(j.data, `${ctx(id)}payload`);
+  let data = tryCopyJson(j.data);
+  if (data === NOT_COPIED) data = copyChecked(j.data, `${ctx(id)}payload`);
   const o = j.opts;
   const opts: StoredJobOptions = o === undefined || emptyOptions(o)
     ? NO_OPTIONS
