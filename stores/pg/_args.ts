@@ -219,3 +219,40 @@ export function event(value: unknown): StoreEvent {
   assertJsonValue(e, "event");
   return e;
 }
+
+const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
+
+/** `PgStore` options; returns the schema name. */
+export function storeOptions(options: unknown): string {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError("PgStore needs options: new PgStore({ connection })");
+  }
+  const o = options as { connection?: unknown; schema?: unknown; publish?: unknown };
+  const c = o.connection;
+  if (typeof c !== "string" && typeof c !== "function" && (typeof c !== "object" || c === null)) {
+    throw new TypeError(
+      "PgStore options.connection must be a connection string, postgres.js options or a postgres.js sql instance",
+    );
+  }
+  const schema = o.schema ?? "conveyor";
+  if (typeof schema !== "string" || !SCHEMA_NAME.test(schema)) {
+    throw new RangeError(
+      `PgStore schema must be letters, digits and "_" (not starting with a digit), at most 48 characters, got ${
+        show(schema)
+      }`,
+    );
+  }
+  if (o.publish !== undefined && o.publish !== "all" && o.publish !== "wakeups") {
+    throw new RangeError(`PgStore publish must be "all" or "wakeups", got ${show(o.publish)}`);
+  }
+  if (typeof c === "function") {
+    const t = (c as { options?: { transform?: { column?: { from?: unknown } } } }).options
+      ?.transform;
+    if (typeof t?.column?.from === "function") {
+      throw new TypeError(
+        "PgStore needs a postgres.js instance without column name transforms (e.g. postgres.camel); pass connection options instead",
+      );
+    }
+  }
+  return schema;
+}

@@ -43,9 +43,11 @@ notice as (
     where w.queue = $1 and w.state = 'waiting' and w.id <> all (array(select id from claimed)))
 )`;
 
-/** The claimed jobs in claim order, with the payloads published. */
+/** The claimed jobs in claim order; the first row carries the payloads published. */
 const RETURN_CLAIMED = `
-select claimed.*, array(select payload from notice where payload is not null) as events
+select claimed.*,
+  case when row_number() over (order by priority, order_key) = 1
+       then array(select payload from notice where payload is not null) end as events
 from claimed order by priority, order_key`;
 
 /** Claim up to $4 jobs of queue $1 for worker $2, leased for $3 ms; no limits. */
@@ -84,7 +86,8 @@ budget as (
     $4::int,
     $7::int - (select coalesce(sum(n), 0) from active)::int,
     $8::int - (select count(*) from ${s}.rate_log
-               where queue = $1 and claimed_at > ${s}.now_ms() - $9::bigint)::int
+               where queue = $1
+                 and claimed_at > statement_timestamp() - $9::bigint * interval '1 ms')::int
   )) as n
 ),
 candidates as (
@@ -109,11 +112,12 @@ picked as (
 ${LEASE(s, "($2::text[])[picked.slot]", "($3::bigint[])[picked.slot]", "picked.slot")},
 logged as (
   insert into ${s}.rate_log (queue, claimed_at)
-  select $1, ${s}.now_ms() from claimed where $8::int is not null
+  select $1, statement_timestamp() from claimed where $8::int is not null
 ),
 pruned as (
   delete from ${s}.rate_log
-  where $8::int is not null and queue = $1 and claimed_at <= ${s}.now_ms() - $9::bigint
+  where $8::int is not null and queue = $1
+    and claimed_at <= statement_timestamp() - $9::bigint * interval '1 ms'
 )
 ${RETURN_CLAIMED}`;
 

@@ -13,7 +13,7 @@ import {
   StoreNotConnectedError,
 } from "@conveyor/shared";
 import postgres from "postgres";
-import type { Pipeline, Transact } from "./_claim.ts";
+import { Claimer, type Pipeline, type Transact } from "./_claim.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
 import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
 import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
@@ -37,6 +37,8 @@ export class Connection {
   readonly schema: string;
   readonly hub: EventHub;
   readonly onError: (error: Error) => void;
+  /** Coalesces this store's limited claims. */
+  readonly claimer: Claimer = new Claimer();
   readonly #options: PgStoreOptions;
   readonly #origin: string;
   #sql: postgres.Sql | undefined;
@@ -273,4 +275,10 @@ export class Connection {
       { cause: error },
     );
   }
+}
+
+/** Deliver the events of a statement's result (see `Connection.deliver`), and return it. */
+export function deliver<T extends { events: readonly unknown[] }>(c: Connection, result: T): T {
+  c.deliver(result.events);
+  return result;
 }

@@ -97,8 +97,8 @@ create table ${s}.paused (
 
 -- Claims made with a rate limit, for the sliding window. Unlogged: a crash only resets windows.
 create unlogged table ${s}.rate_log (
-  queue      text   not null,
-  claimed_at bigint not null
+  queue      text        not null,
+  claimed_at timestamptz not null  -- microseconds: a window boundary is not rounded
 );
 create index rate_log_window on ${s}.rate_log (queue, claimed_at);
 

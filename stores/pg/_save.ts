@@ -51,7 +51,9 @@ notice as (
   select ${s}.emit($2, queue, state, array_agg(id order by seq)) as payload
   from inserted group by queue, state
 )
-select queue, id, array(select payload from notice) as events from inserted`;
+select queue, id,
+  case when row_number() over () = 1 then array(select payload from notice) end as events
+from inserted`;
 
 /** For jobs that were not inserted: the id of the job holding their id or key. */
 const HOLDERS = (s: string) => `
@@ -105,7 +107,7 @@ export async function insertJobs(db: Db, records: InsertRecord[]): Promise<Inser
     const done = new Set<string>();
     for (const [queue, id, payloads] of rows) {
       done.add(`${queue}\u0000${id}`);
-      if (events.length === 0 && Array.isArray(payloads)) events.push(...payloads as string[]);
+      if (Array.isArray(payloads)) events.push(...payloads as string[]);
     }
     const missing: number[] = [];
     for (const i of send) {

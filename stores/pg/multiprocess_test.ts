@@ -40,7 +40,18 @@ pgTest("PgStore: 4 processes complete 10,000 grouped, prioritised jobs exactly o
         stdout: "piped",
         stderr: "piped",
       }).spawn());
-    const outputs = await Promise.all(children.map((c) => c.output()));
+    // When one process fails the others would wait for its jobs forever: stop them all.
+    const outputs = await Promise.all(children.map(async (child) => {
+      const out = await child.output();
+      if (out.code !== 0) {
+        for (const other of children) {
+          try {
+            other.kill();
+          } catch { /* already exited */ }
+        }
+      }
+      return out;
+    }));
     outputs.forEach((out, i) => {
       assert.equal(out.code, 0, `process ${i} failed:\n${new TextDecoder().decode(out.stderr)}`);
     });
@@ -57,13 +68,18 @@ pgTest("PgStore: 4 processes complete 10,000 grouped, prioritised jobs exactly o
            select return_value->>'by' as locked_by_last from "${schema}".jobs) x`,
       );
       assert.equal(byProcess.n, PROCESSES, "every process did some of the work");
-      // Peak concurrency per group, from the database's own claim and finish times.
+      // Peak concurrency per group, from the database's own claim and finish times: a sweep
+      // over +1 (claimed) and -1 (finished) events, finishes first when times are equal.
       const [peak] = await sql.unsafe(
-        `select coalesce(max(c), 0)::int as peak from (
-           select (select count(*) from "${schema}".jobs b
-                   where b.group_id = a.group_id and b.processed_at <= a.processed_at
-                     and b.finished_at > a.processed_at) as c
-           from "${schema}".jobs a where a.group_id is not null) x`,
+        `select coalesce(max(running), 0)::int as peak from (
+           select sum(delta) over (partition by group_id order by t, delta
+                                   rows unbounded preceding) as running
+           from (select group_id, processed_at as t, 1 as delta from "${schema}".jobs
+                 where group_id is not null
+                 union all
+                 select group_id, finished_at, -1 from "${schema}".jobs
+                 where group_id is not null) events
+         ) sweep`,
       );
       assert.ok(peak.peak <= GROUP_LIMIT, `a group ran ${peak.peak} jobs at once`);
       assert.ok(peak.peak >= 2, `groups should run jobs concurrently, peak ${peak.peak}`);

@@ -7,7 +7,6 @@
 import {
   type FetchOptions,
   type FlowJobRecord,
-  InvalidJobStateError,
   type JobData,
   type JobFailure,
   type JobState,
@@ -17,20 +16,16 @@ import {
   type SaveResult,
   type StalledRecovery,
   STORE_CONTRACT_VERSION,
-  StoreClosedError,
   type StoreEvent,
   type StoreEventListener,
   type StoreInterface,
 } from "@conveyor/shared";
 import * as args from "./_args.ts";
-import { Claimer } from "./_claim.ts";
 import { Connection } from "./_connection.ts";
-import * as finish from "./_finish.ts";
-import * as flows from "./_flows.ts";
-import * as upkeep from "./_maintenance.ts";
-import { queries } from "./_queries.ts";
+import * as jobOps from "./_job_ops.ts";
+import * as queueOps from "./_queue_ops.ts";
 import type { PgConnectionOptions, PgSql, PgTransactionSql } from "./pg_sql.ts";
-import { PgStoreTransaction, saveMany, saveOne, saveTree } from "./pg_store_transaction.ts";
+import { PgStoreTransaction } from "./pg_store_transaction.ts";
 
 /** Options of {@linkcode PgStore}. */
 export interface PgStoreOptions {
@@ -75,8 +70,6 @@ export interface PgStoreOptions {
   onError?: (error: Error) => void;
 }
 
-const SCHEMA_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,47}$/;
-
 /**
  * Conveyor's PostgreSQL store: production queues shared by many processes on many hosts.
  *
@@ -103,47 +96,13 @@ export class PgStore implements StoreInterface {
   /** The schema this store uses. */
   readonly schema: string;
   readonly #c: Connection;
-  readonly #claimer = new Claimer();
 
   /**
    * Create the store; nothing connects before `connect()`.
    * @throws {TypeError | RangeError} for a missing connection or a bad schema name
    */
   constructor(options: PgStoreOptions) {
-    if (typeof options !== "object" || options === null) {
-      throw new TypeError("PgStore needs options: new PgStore({ connection })");
-    }
-    const c = options.connection as unknown;
-    if (typeof c !== "string" && typeof c !== "function" && (typeof c !== "object" || c === null)) {
-      throw new TypeError(
-        "PgStore options.connection must be a connection string, postgres.js options or a postgres.js sql instance",
-      );
-    }
-    const schema = options.schema ?? "conveyor";
-    if (typeof schema !== "string" || !SCHEMA_NAME.test(schema)) {
-      throw new RangeError(
-        `PgStore schema must be letters, digits and "_" (not starting with a digit), at most 48 characters, got ${
-          JSON.stringify(schema)
-        }`,
-      );
-    }
-    if (
-      options.publish !== undefined && options.publish !== "all" && options.publish !== "wakeups"
-    ) {
-      throw new RangeError(
-        `PgStore publish must be "all" or "wakeups", got ${JSON.stringify(options.publish)}`,
-      );
-    }
-    if (typeof c === "function") {
-      const t = (c as { options?: { transform?: unknown } }).options?.transform as
-        | { column?: { from?: unknown } }
-        | undefined;
-      if (typeof t?.column?.from === "function") {
-        throw new TypeError(
-          "PgStore needs a postgres.js instance without column name transforms (e.g. postgres.camel); pass connection options instead",
-        );
-      }
-    }
+    const schema = args.storeOptions(options);
     this.schema = schema;
     this.#c = new Connection(options, schema);
   }
@@ -187,397 +146,247 @@ export class PgStore implements StoreInterface {
     return new PgStoreTransaction(this.#c.ready().bind(tx, ""), tx);
   }
 
-  #deliver<T extends { events: readonly unknown[] }>(result: T): T {
-    this.#c.deliver(result.events);
-    return result;
-  }
-
   // ── CRUD ───────────────────────────────────────────────────────────────────────────────────
 
   /** Save a new job in one statement; see {@linkcode StoreInterface.saveJob}. */
-  async saveJob(queueName: string, job: NewJob): Promise<SaveResult> {
-    return await saveOne(this.#c.saving(), queueName, job);
+  saveJob(queueName: string, job: NewJob): Promise<SaveResult> {
+    return jobOps.saveJob(this.#c, queueName, job);
   }
 
   /** Save many jobs in one statement; see {@linkcode StoreInterface.saveBulk}. */
-  async saveBulk(queueName: string, jobs: NewJob[]): Promise<SaveResult[]> {
-    return await saveMany(this.#c.saving(), queueName, jobs);
+  saveBulk(queueName: string, jobs: NewJob[]): Promise<SaveResult[]> {
+    return jobOps.saveBulk(this.#c, queueName, jobs);
   }
 
   /** Read one job, or `null`. */
-  async getJob(queueName: string, jobId: string): Promise<JobData | null> {
-    const db = this.#c.ready();
-    return await queries.getJob(db, args.queueName(queueName), args.text(jobId, "jobId"));
+  getJob(queueName: string, jobId: string): Promise<JobData | null> {
+    return jobOps.getJob(this.#c, queueName, jobId);
   }
 
   /** Change a job's payload or progress (fenced with `lockToken` when given). */
-  async updateJob(
+  updateJob(
     queueName: string,
     jobId: string,
     update: JobUpdate,
     lockToken?: string,
   ): Promise<boolean> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const u = args.update(update);
-    const token = lockToken === undefined ? null : args.text(lockToken, "lockToken");
-    const id = args.text(jobId, "jobId");
-    return this.#deliver(await finish.updateJob(db, q, id, u.data, u.progress, token)).ok;
+    return jobOps.updateJob(this.#c, queueName, jobId, update, lockToken);
   }
 
   /**
    * Remove a job (and its unfinished, not active flow descendants).
    * @throws {InvalidJobStateError} when the job is active
    */
-  async removeJob(queueName: string, jobId: string): Promise<boolean> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const id = args.text(jobId, "jobId");
-    const result = this.#deliver(await upkeep.removeJobs(db, q, id, true));
-    if (!result.removed && result.state === "active") {
-      throw new InvalidJobStateError(
-        `Cannot remove job "${id}" of queue "${q}": it is active (leased by a worker)`,
-      );
-    }
-    return result.removed;
+  removeJob(queueName: string, jobId: string): Promise<boolean> {
+    return jobOps.removeJob(this.#c, queueName, jobId);
   }
 
   // ── Fetching ───────────────────────────────────────────────────────────────────────────────
 
   /** Claim the next waiting job; see {@linkcode StoreInterface.fetchNextJob}. */
-  async fetchNextJob(
+  fetchNextJob(
     queueName: string,
     workerId: string,
     lockDuration: number,
     opts?: FetchOptions,
   ): Promise<JobData | null> {
-    return (await this.fetchNextJobs(queueName, workerId, lockDuration, 1, opts))[0] ?? null;
+    return jobOps.fetchNextJob(this.#c, queueName, workerId, lockDuration, opts);
   }
 
   /** Claim up to `count` waiting jobs in one statement. */
-  async fetchNextJobs(
+  fetchNextJobs(
     queueName: string,
     workerId: string,
     lockDuration: number,
     count: number,
     opts?: FetchOptions,
   ): Promise<JobData[]> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const worker = args.text(workerId, "workerId");
-    const lease = args.ms(lockDuration, "lockDuration", 1);
-    const n = args.int(count, "count", 1);
-    const limits = args.fetchOptions(opts);
-    return this.#deliver(
-      await this.#claimer.claim(db, this.#c.pipeline, q, worker, lease, n, limits),
-    ).jobs;
+    return jobOps.fetchNextJobs(this.#c, queueName, workerId, lockDuration, count, opts);
   }
 
   // ── Locking and finishing ──────────────────────────────────────────────────────────────────
 
   /** Extend a lease to now + `duration` (database clock) if `lockToken` still holds it. */
-  async extendLock(
+  extendLock(
     queueName: string,
     jobId: string,
     lockToken: string,
     duration: number,
   ): Promise<boolean> {
-    const db = this.#c.ready();
-    return await finish.extendLock(
-      db,
-      args.queueName(queueName),
-      args.text(jobId, "jobId"),
-      args.text(lockToken, "lockToken"),
-      args.ms(duration, "duration", 1),
-    );
+    return jobOps.extendLock(this.#c, queueName, jobId, lockToken, duration);
   }
 
   /** Give a leased job back to waiting. */
-  async releaseLock(queueName: string, jobId: string, lockToken: string): Promise<boolean> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const id = args.text(jobId, "jobId");
-    return this.#deliver(await finish.releaseLock(db, q, id, args.text(lockToken, "lockToken")))
-      .ok;
+  releaseLock(queueName: string, jobId: string, lockToken: string): Promise<boolean> {
+    return jobOps.releaseLock(this.#c, queueName, jobId, lockToken);
   }
 
   /** Complete a leased job and count it for its flow parent, in one statement. */
-  async completeJob(
+  completeJob(
     queueName: string,
     jobId: string,
     lockToken: string,
     returnValue: unknown,
   ): Promise<boolean> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const id = args.text(jobId, "jobId");
-    const token = args.text(lockToken, "lockToken");
-    const value = JSON.parse(args.json(returnValue, "return value"));
-    return this.#deliver(await finish.completeJob(db, q, id, token, value)).ok;
+    return jobOps.completeJob(this.#c, queueName, jobId, lockToken, returnValue);
   }
 
   /**
    * Fail a leased attempt: retry, or fail for good (with removeOnFail and the flow parent's
    * policy applied in the same transaction).
    */
-  async failJob(
+  failJob(
     queueName: string,
     jobId: string,
     lockToken: string,
     failure: JobFailure,
   ): Promise<boolean> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const id = args.text(jobId, "jobId");
-    const token = args.text(lockToken, "lockToken");
-    const f = args.failure(failure);
-    const stack = f.stacktrace ?? null;
-    const fast = await finish.failAttempt(
-      db,
-      q,
-      id,
-      token,
-      f.failedReason,
-      stack,
-      f.retryDelay,
-      false,
-    );
-    if (fast) return this.#deliver({ ok: true, events: fast.events }).ok;
-    if (f.retryDelay !== null) return false;
-    // A final failure of a flow child (or a lost lease): one transaction with the policy.
-    const result = await this.#c.transact(async (tx) => {
-      const row = await finish.failAttempt(tx, q, id, token, f.failedReason, stack, null, true);
-      if (!row) return { ok: false, events: [] as string[] };
-      const events = [...row.events];
-      if (row.parent_id !== null && !row.parent_notified) {
-        events.push(
-          ...await flows.applyChildFailure(
-            tx,
-            { queue: q, id },
-            { queue: row.parent_queue ?? q, id: row.parent_id },
-            f.failedReason,
-          ),
-        );
-      }
-      return { ok: true, events };
-    });
-    return this.#deliver(result).ok;
+    return jobOps.failJob(this.#c, queueName, jobId, lockToken, failure);
   }
 
   /** Append a log line (fenced with `lockToken` when given). */
-  async addLog(
-    queueName: string,
-    jobId: string,
-    line: string,
-    lockToken?: string,
-  ): Promise<boolean> {
-    const db = this.#c.ready();
-    const token = lockToken === undefined ? null : args.text(lockToken, "lockToken");
-    return await finish.addLog(
-      db,
-      args.queueName(queueName),
-      args.text(jobId, "jobId"),
-      args.text(line, "line", true),
-      token,
-    );
+  addLog(queueName: string, jobId: string, line: string, lockToken?: string): Promise<boolean> {
+    return jobOps.addLog(this.#c, queueName, jobId, line, lockToken);
   }
 
   // ── Queries ────────────────────────────────────────────────────────────────────────────────
 
   /** Jobs of the queue in `state` (all when omitted), by ascending `seq`. */
-  async listJobs(queueName: string, state?: JobState, opts?: ListOptions): Promise<JobData[]> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const s = args.state(state, true) ?? null;
-    const offset = opts?.offset === undefined ? 0 : args.int(opts.offset, "offset", 0);
-    const limit = opts?.limit === undefined ? 100 : args.int(opts.limit, "limit", 0);
-    return await queries.listJobs(db, q, s, offset, limit);
+  listJobs(queueName: string, state?: JobState, opts?: ListOptions): Promise<JobData[]> {
+    return queueOps.listJobs(this.#c, queueName, state, opts);
   }
 
   /** Number of jobs of the queue in `state` (all when omitted). */
-  async countJobs(queueName: string, state?: JobState): Promise<number> {
-    const db = this.#c.ready();
-    return await queries.countJobs(db, args.queueName(queueName), args.state(state, true) ?? null);
+  countJobs(queueName: string, state?: JobState): Promise<number> {
+    return queueOps.countJobs(this.#c, queueName, state);
   }
 
   /** Number of active jobs of the queue. */
-  async getActiveCount(queueName: string): Promise<number> {
-    return await this.countJobs(queueName, "active");
+  getActiveCount(queueName: string): Promise<number> {
+    return queueOps.getActiveCount(this.#c, queueName);
   }
 
   // ── Delayed jobs ───────────────────────────────────────────────────────────────────────────
 
   /** Earliest `delayUntil` of the queue's delayed jobs, or `null`. */
-  async getNextDelayedTimestamp(queueName: string): Promise<number | null> {
-    const db = this.#c.ready();
-    return await queries.nextDelayed(db, args.queueName(queueName));
+  getNextDelayedTimestamp(queueName: string): Promise<number | null> {
+    return queueOps.getNextDelayedTimestamp(this.#c, queueName);
   }
 
   /** Move delayed jobs due by `timestamp` (default: the database clock) to waiting. */
-  async promoteDelayedJobs(queueName: string, timestamp?: number): Promise<number> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const ts = timestamp === undefined ? null : args.ms(timestamp, "timestamp", -Infinity);
-    return this.#deliver(await upkeep.promote(db, q, ts)).count;
+  promoteDelayedJobs(queueName: string, timestamp?: number): Promise<number> {
+    return queueOps.promoteDelayedJobs(this.#c, queueName, timestamp);
   }
 
   // ── Pause / resume ─────────────────────────────────────────────────────────────────────────
 
   /** Stop claims of `jobName` (`"*"`: the whole queue), in every process. */
-  async pauseJobName(queueName: string, jobName: string): Promise<void> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    this.#c.deliver(await upkeep.setPaused(db, q, args.id(jobName, "jobName"), true));
+  pauseJobName(queueName: string, jobName: string): Promise<void> {
+    return queueOps.pauseJobName(this.#c, queueName, jobName);
   }
 
   /** Undo `pauseJobName`. */
-  async resumeJobName(queueName: string, jobName: string): Promise<void> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    this.#c.deliver(await upkeep.setPaused(db, q, args.id(jobName, "jobName"), false));
+  resumeJobName(queueName: string, jobName: string): Promise<void> {
+    return queueOps.resumeJobName(this.#c, queueName, jobName);
   }
 
   /** Paused job names of the queue (with `"*"` when the queue is paused). */
-  async getPausedJobNames(queueName: string): Promise<string[]> {
-    const db = this.#c.ready();
-    return await queries.pausedNames(db, args.queueName(queueName));
+  getPausedJobNames(queueName: string): Promise<string[]> {
+    return queueOps.getPausedJobNames(this.#c, queueName);
   }
 
   // ── Stalled jobs ───────────────────────────────────────────────────────────────────────────
 
   /** Active jobs whose lease expired on the database clock. */
-  async getStalledJobs(queueName: string): Promise<JobData[]> {
-    const db = this.#c.ready();
-    return await queries.stalled(db, args.queueName(queueName));
+  getStalledJobs(queueName: string): Promise<JobData[]> {
+    return queueOps.getStalledJobs(this.#c, queueName);
   }
 
   /** Recover (or fail, past `maxStalledCount`) every stalled job, in one transaction. */
-  async recoverStalledJobs(queueName: string, maxStalledCount: number): Promise<StalledRecovery> {
-    this.#c.ready();
-    const q = args.queueName(queueName);
-    const max = args.int(maxStalledCount, "maxStalledCount", 0);
-    const { recovered, failed } = this.#deliver(
-      await upkeep.recoverStalled(this.#c.transact, q, max),
-    );
-    return { recovered, failed };
+  recoverStalledJobs(queueName: string, maxStalledCount: number): Promise<StalledRecovery> {
+    return queueOps.recoverStalledJobs(this.#c, queueName, maxStalledCount);
   }
 
   // ── Cleanup ────────────────────────────────────────────────────────────────────────────────
 
   /** Remove up to `limit` jobs in `state` finished (or added) more than `grace` ms ago. */
-  async clean(
-    queueName: string,
-    state: JobState,
-    grace: number,
-    limit?: number,
-  ): Promise<string[]> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    const s = args.state(state, false) as JobState;
-    const g = args.ms(grace, "grace");
-    const n = limit === undefined ? null : args.int(limit, "limit", 0);
-    return this.#deliver(await upkeep.clean(db, q, s, g, n)).ids;
+  clean(queueName: string, state: JobState, grace: number, limit?: number): Promise<string[]> {
+    return queueOps.clean(this.#c, queueName, state, grace, limit);
   }
 
   /** Remove the queue's waiting jobs (and delayed ones unless `delayed` is `false`). */
-  async drain(queueName: string, delayed?: boolean): Promise<number> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    if (delayed !== undefined && typeof delayed !== "boolean") {
-      throw new TypeError(`delayed must be a boolean, got ${String(delayed)}`);
-    }
-    return this.#deliver(await upkeep.drain(db, q, delayed ?? true)).removed;
+  drain(queueName: string, delayed?: boolean): Promise<number> {
+    return queueOps.drain(this.#c, queueName, delayed);
   }
 
   // ── Events ─────────────────────────────────────────────────────────────────────────────────
 
   /** Receive the queue's events, from this store and (over LISTEN) from every other process. */
   subscribe(queueName: string, listener: StoreEventListener): void {
-    if (this.#c.closed) throw new StoreClosedError("PgStore");
-    if (typeof listener !== "function") {
-      throw new TypeError(`listener must be a function, got ${typeof listener}`);
-    }
-    this.#c.hub.subscribe(args.queueName(queueName), listener);
+    queueOps.subscribe(this.#c, queueName, listener);
   }
 
   /** Stop one listener, or every listener of the queue when `listener` is omitted. */
   unsubscribe(queueName: string, listener?: StoreEventListener): void {
-    this.#c.hub.unsubscribe(queueName, listener);
+    queueOps.unsubscribe(this.#c, queueName, listener);
   }
 
   /** Publish an event to subscribers here and, over NOTIFY, in every other process. */
-  async publish(event: StoreEvent): Promise<void> {
-    this.#c.ready();
-    await this.#c.publish(args.event(event));
+  publish(event: StoreEvent): Promise<void> {
+    return queueOps.publish(this.#c, event);
   }
 
   // ── Flows ──────────────────────────────────────────────────────────────────────────────────
 
   /** Save a flow tree all-or-nothing, in one transaction. */
-  async saveFlow(jobs: FlowJobRecord[]): Promise<SaveResult[]> {
-    return await saveTree(this.#c.saving(), jobs);
+  saveFlow(jobs: FlowJobRecord[]): Promise<SaveResult[]> {
+    return queueOps.saveFlow(this.#c, jobs);
   }
 
   /** Count child `childId` as done for its parent, once; `true` when it released the parent. */
-  async notifyChildCompleted(
+  notifyChildCompleted(
     parentQueueName: string,
     parentId: string,
     childId: string,
   ): Promise<boolean> {
-    const db = this.#c.ready();
-    const q = args.queueName(parentQueueName);
-    const p = args.text(parentId, "parentId");
-    const c = args.text(childId, "childId");
-    return this.#deliver(await flows.notifyChildCompleted(db, q, p, c)).released;
+    return queueOps.notifyChildCompleted(this.#c, parentQueueName, parentId, childId);
   }
 
   /** Apply the parent's failure policy for failed child `childId`, once. */
-  async failParentOnChildFailure(
+  failParentOnChildFailure(
     parentQueueName: string,
     parentId: string,
     childId: string,
     failedReason: string,
   ): Promise<void> {
-    this.#c.ready();
-    const q = args.queueName(parentQueueName);
-    const p = args.text(parentId, "parentId");
-    const c = args.text(childId, "childId");
-    const reason = args.text(failedReason, "failedReason", true);
-    const events = await this.#c.transact((tx) =>
-      flows.failParentOnChildFailure(tx, q, p, c, reason)
+    return queueOps.failParentOnChildFailure(
+      this.#c,
+      parentQueueName,
+      parentId,
+      childId,
+      failedReason,
     );
-    this.#c.deliver(events);
   }
 
   /** Direct children of a parent, across queues, by ascending `seq`. */
-  async getChildrenJobs(parentQueueName: string, parentId: string): Promise<JobData[]> {
-    const db = this.#c.ready();
-    return await queries.children(
-      db,
-      args.queueName(parentQueueName),
-      args.text(parentId, "parentId"),
-    );
+  getChildrenJobs(parentQueueName: string, parentId: string): Promise<JobData[]> {
+    return queueOps.getChildrenJobs(this.#c, parentQueueName, parentId);
   }
 
   // ── Deduplication and groups ───────────────────────────────────────────────────────────────
 
   /** The live job holding deduplication `key` in the queue, or `null`. */
-  async findByDeduplicationKey(queueName: string, key: string): Promise<JobData | null> {
-    const db = this.#c.ready();
-    return await queries.byDedupKey(db, args.queueName(queueName), args.text(key, "key"));
+  findByDeduplicationKey(queueName: string, key: string): Promise<JobData | null> {
+    return queueOps.findByDeduplicationKey(this.#c, queueName, key);
   }
 
   /** Active jobs of a group. */
-  async getGroupActiveCount(queueName: string, groupId: string): Promise<number> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    return await queries.groupCount(db, q, args.text(groupId, "groupId"), "active");
+  getGroupActiveCount(queueName: string, groupId: string): Promise<number> {
+    return queueOps.getGroupActiveCount(this.#c, queueName, groupId);
   }
 
   /** Waiting jobs of a group. */
-  async getWaitingGroupCount(queueName: string, groupId: string): Promise<number> {
-    const db = this.#c.ready();
-    const q = args.queueName(queueName);
-    return await queries.groupCount(db, q, args.text(groupId, "groupId"), "waiting");
+  getWaitingGroupCount(queueName: string, groupId: string): Promise<number> {
+    return queueOps.getWaitingGroupCount(this.#c, queueName, groupId);
   }
 }

@@ -1,0 +1,225 @@
+/**
+ * What `PgStore`'s job methods do: check the arguments, run the statement, deliver the events.
+ * (Saving, reading, claiming, leases and finishing.)
+ *
+ * @module
+ */
+
+import {
+  type FetchOptions,
+  InvalidJobStateError,
+  type JobData,
+  type JobFailure,
+  type JobUpdate,
+  type NewJob,
+  type SaveResult,
+} from "@conveyor/shared";
+import * as args from "./_args.ts";
+import { type Connection, deliver } from "./_connection.ts";
+import * as finish from "./_finish.ts";
+import * as flows from "./_flows.ts";
+import * as upkeep from "./_maintenance.ts";
+import { queries } from "./_queries.ts";
+import { saveMany, saveOne } from "./pg_store_transaction.ts";
+
+/** Save a new job in one statement; see {@linkcode StoreInterface.saveJob}. */
+export async function saveJob(c: Connection, queueName: string, job: NewJob): Promise<SaveResult> {
+  return await saveOne(c.saving(), queueName, job);
+}
+
+/** Save many jobs in one statement; see {@linkcode StoreInterface.saveBulk}. */
+export async function saveBulk(
+  c: Connection,
+  queueName: string,
+  jobs: NewJob[],
+): Promise<SaveResult[]> {
+  return await saveMany(c.saving(), queueName, jobs);
+}
+
+/** Read one job, or `null`. */
+export async function getJob(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+): Promise<JobData | null> {
+  const db = c.ready();
+  return await queries.getJob(db, args.queueName(queueName), args.text(jobId, "jobId"));
+}
+
+/** Change a job's payload or progress (fenced with `lockToken` when given). */
+export async function updateJob(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+  update: JobUpdate,
+  lockToken?: string,
+): Promise<boolean> {
+  const db = c.ready();
+  const q = args.queueName(queueName);
+  const u = args.update(update);
+  const token = lockToken === undefined ? null : args.text(lockToken, "lockToken");
+  const id = args.text(jobId, "jobId");
+  return deliver(c, await finish.updateJob(db, q, id, u.data, u.progress, token)).ok;
+}
+
+/**
+ * Remove a job (and its unfinished, not active flow descendants).
+ * @throws {InvalidJobStateError} when the job is active
+ */
+export async function removeJob(c: Connection, queueName: string, jobId: string): Promise<boolean> {
+  const db = c.ready();
+  const q = args.queueName(queueName);
+  const id = args.text(jobId, "jobId");
+  const result = deliver(c, await upkeep.removeJobs(db, q, id, true));
+  if (!result.removed && result.state === "active") {
+    throw new InvalidJobStateError(
+      `Cannot remove job "${id}" of queue "${q}": it is active (leased by a worker)`,
+    );
+  }
+  return result.removed;
+}
+
+/** Claim the next waiting job; see {@linkcode StoreInterface.fetchNextJob}. */
+export async function fetchNextJob(
+  c: Connection,
+  queueName: string,
+  workerId: string,
+  lockDuration: number,
+  opts?: FetchOptions,
+): Promise<JobData | null> {
+  return (await fetchNextJobs(c, queueName, workerId, lockDuration, 1, opts))[0] ?? null;
+}
+
+/** Claim up to `count` waiting jobs in one statement. */
+export async function fetchNextJobs(
+  c: Connection,
+  queueName: string,
+  workerId: string,
+  lockDuration: number,
+  count: number,
+  opts?: FetchOptions,
+): Promise<JobData[]> {
+  const db = c.ready();
+  const q = args.queueName(queueName);
+  const worker = args.text(workerId, "workerId");
+  const lease = args.ms(lockDuration, "lockDuration", 1);
+  const n = args.int(count, "count", 1);
+  const limits = args.fetchOptions(opts);
+  return deliver(c, await c.claimer.claim(db, c.pipeline, q, worker, lease, n, limits)).jobs;
+}
+
+/** Extend a lease to now + `duration` (database clock) if `lockToken` still holds it. */
+export async function extendLock(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+  lockToken: string,
+  duration: number,
+): Promise<boolean> {
+  const db = c.ready();
+  return await finish.extendLock(
+    db,
+    args.queueName(queueName),
+    args.text(jobId, "jobId"),
+    args.text(lockToken, "lockToken"),
+    args.ms(duration, "duration", 1),
+  );
+}
+
+/** Give a leased job back to waiting. */
+export async function releaseLock(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+  lockToken: string,
+): Promise<boolean> {
+  const db = c.ready();
+  const q = args.queueName(queueName);
+  const id = args.text(jobId, "jobId");
+  return deliver(c, await finish.releaseLock(db, q, id, args.text(lockToken, "lockToken")))
+    .ok;
+}
+
+/** Complete a leased job and count it for its flow parent, in one statement. */
+export async function completeJob(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+  lockToken: string,
+  returnValue: unknown,
+): Promise<boolean> {
+  const db = c.ready();
+  const q = args.queueName(queueName);
+  const id = args.text(jobId, "jobId");
+  const token = args.text(lockToken, "lockToken");
+  const value = JSON.parse(args.json(returnValue, "return value"));
+  return deliver(c, await finish.completeJob(db, q, id, token, value)).ok;
+}
+
+/**
+ * Fail a leased attempt: retry, or fail for good (with removeOnFail and the flow parent's
+ * policy applied in the same transaction).
+ */
+export async function failJob(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+  lockToken: string,
+  failure: JobFailure,
+): Promise<boolean> {
+  const db = c.ready();
+  const q = args.queueName(queueName);
+  const id = args.text(jobId, "jobId");
+  const token = args.text(lockToken, "lockToken");
+  const f = args.failure(failure);
+  const stack = f.stacktrace ?? null;
+  const fast = await finish.failAttempt(
+    db,
+    q,
+    id,
+    token,
+    f.failedReason,
+    stack,
+    f.retryDelay,
+    false,
+  );
+  if (fast) return deliver(c, { ok: true, events: fast.events }).ok;
+  if (f.retryDelay !== null) return false;
+  // A final failure of a flow child (or a lost lease): one transaction with the policy.
+  const result = await c.transact(async (tx) => {
+    const row = await finish.failAttempt(tx, q, id, token, f.failedReason, stack, null, true);
+    if (!row) return { ok: false, events: [] as string[] };
+    const events = [...row.events];
+    if (row.parent_id !== null && !row.parent_notified) {
+      events.push(
+        ...await flows.applyChildFailure(
+          tx,
+          { queue: q, id },
+          { queue: row.parent_queue ?? q, id: row.parent_id },
+          f.failedReason,
+        ),
+      );
+    }
+    return { ok: true, events };
+  });
+  return deliver(c, result).ok;
+}
+
+/** Append a log line (fenced with `lockToken` when given). */
+export async function addLog(
+  c: Connection,
+  queueName: string,
+  jobId: string,
+  line: string,
+  lockToken?: string,
+): Promise<boolean> {
+  const db = c.ready();
+  const token = lockToken === undefined ? null : args.text(lockToken, "lockToken");
+  return await finish.addLog(
+    db,
+    args.queueName(queueName),
+    args.text(jobId, "jobId"),
+    args.text(line, "line", true),
+    token,
+  );
+}
