@@ -7,6 +7,9 @@
  * and act on the count atomically, so it runs in a transaction that first takes an advisory
  * lock on the queue: limited claims of one queue are serialised, plain claims stay lock-free.
  *
+ * Within one store, claims that arrive while another claim of the same queue (and limits) is
+ * running are coalesced into the next statement: one round trip and one commit for many.
+ *
  * @module
  */
 
@@ -50,16 +53,20 @@ select claimed.*,
        then array(select payload from notice where payload is not null) end as events
 from claimed order by priority, order_key`;
 
-/** Claim up to $4 jobs of queue $1 for worker $2, leased for $3 ms; no limits. */
+/**
+ * Claim up to $4 jobs of queue $1, no limits: the job in claim order `slot` goes to worker
+ * $2[slot] with a lease of $3[slot] ms.
+ */
 const CLAIM = (s: string) => `
 with picked as (
-  select queue, id from ${s}.jobs j
-  where queue = $1 and state = 'waiting' ${NOT_PAUSED(s, "j")}
-  order by priority, order_key
-  limit $4
-  for update skip locked
+  select queue, id, row_number() over (order by priority, order_key) as slot
+  from (select queue, id, priority, order_key from ${s}.jobs j
+        where queue = $1 and state = 'waiting' ${NOT_PAUSED(s, "j")}
+        order by priority, order_key
+        limit $4
+        for update skip locked) next
 ),
-${LEASE(s, "$2", "$3::bigint", "1")}
+${LEASE(s, "($2::text[])[picked.slot]", "($3::bigint[])[picked.slot]", "picked.slot")}
 ${RETURN_CLAIMED}`;
 
 /** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */
@@ -137,13 +144,6 @@ export interface Claimed {
   events: string[];
 }
 
-function toClaimed(rows: Row[]): Claimed {
-  return {
-    jobs: rows.map(rowToJob),
-    events: rows.length > 0 ? (rows[0].events as string[]) : [],
-  };
-}
-
 /** One caller's share of a coalesced limited claim. */
 interface Request {
   worker: string;
@@ -157,10 +157,10 @@ interface Request {
 const MAX_SLOTS = 1000;
 
 /**
- * Claims of one store. Plain claims run at once, in parallel (SKIP LOCKED keeps them apart).
- * Limited claims of one queue are serialised by the database anyway, so calls that arrive while
- * one is running wait and then go together: one statement claims for all of them, each caller
- * getting its share in claim order (as if they had claimed one after another).
+ * Claims of one store. Calls that arrive while a claim of the same queue and limits is running
+ * wait for it and then go together: one statement claims for all of them, each caller getting
+ * its share in claim order (as if they had claimed one after another). A call that finds none
+ * running starts at once.
  */
 export class Claimer {
   readonly #batches = new Map<string, { waiting: Request[]; busy: boolean }>();
@@ -176,11 +176,6 @@ export class Claimer {
     opts: FetchOptions,
   ): Promise<Claimed> {
     const lease = Math.max(1, Math.round(lockDuration));
-    const limited = opts.groupConcurrency !== undefined ||
-      opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
-    if (!limited) {
-      return db.query(CLAIM, [queue, workerId, lease, count, db.origin]).then(toClaimed);
-    }
     const key = JSON.stringify([
       queue,
       opts.groupConcurrency ?? null,
@@ -223,22 +218,22 @@ export class Claimer {
             leases.push(r.lease);
           }
         }
-        const params = [
-          queue,
-          workers,
-          leases,
-          workers.length,
-          db.origin,
-          opts.groupConcurrency ?? null,
-          opts.maxGlobalConcurrency ?? null,
-          opts.rateLimit?.max ?? null,
-          opts.rateLimit ? Math.max(1, Math.round(opts.rateLimit.duration)) : null,
-        ];
-        // The claim runs once the lock is held, with a fresh snapshot that sees earlier claims.
-        const [, rows] = await pipeline([
-          [QUEUE_LOCK, [`${db.schema}:${queue}`]],
-          [CLAIM_LIMITED, params],
-        ]);
+        const base = [queue, workers, leases, workers.length, db.origin];
+        const limited = opts.groupConcurrency !== undefined ||
+          opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
+        const rows = limited
+          // The claim runs once the lock is held, with a fresh snapshot that sees earlier claims.
+          ? (await pipeline([
+            [QUEUE_LOCK, [`${db.schema}:${queue}`]],
+            [CLAIM_LIMITED, [
+              ...base,
+              opts.groupConcurrency ?? null,
+              opts.maxGlobalConcurrency ?? null,
+              opts.rateLimit?.max ?? null,
+              opts.rateLimit ? Math.max(1, Math.round(opts.rateLimit.duration)) : null,
+            ]],
+          ]))[1]
+          : await db.query(CLAIM, base);
         const events = rows.length > 0 ? rows[0].events as string[] : [];
         let first = 1;
         batch.forEach((r, i) => {

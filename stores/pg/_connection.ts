@@ -13,7 +13,9 @@ import {
   StoreNotConnectedError,
 } from "@conveyor/shared";
 import postgres from "postgres";
+import { Coalescer } from "./_batch.ts";
 import { Claimer, type Pipeline, type Transact } from "./_claim.ts";
+import { completeJobs, type Completion } from "./_finish.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
 import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
 import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
@@ -37,8 +39,14 @@ export class Connection {
   readonly schema: string;
   readonly hub: EventHub;
   readonly onError: (error: Error) => void;
-  /** Coalesces this store's limited claims. */
+  /** Coalesces this store's concurrent claims. */
   readonly claimer: Claimer = new Claimer();
+  /** Coalesces this store's concurrent completions into one statement. */
+  readonly completions: Coalescer<Completion, boolean> = new Coalescer(async (jobs) => {
+    const result = await completeJobs(this.ready(), jobs);
+    this.deliver(result.events);
+    return result.ok;
+  });
   readonly #options: PgStoreOptions;
   readonly #origin: string;
   #sql: postgres.Sql | undefined;

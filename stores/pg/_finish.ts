@@ -38,20 +38,28 @@ export const RELEASED_NOTICE = (s: string, origin: string) => `
   where state <> 'waiting-children' group by queue, state`;
 
 /**
- * Complete job $2 of queue $1 leased with token $3, storing return value $4 (JSON text);
- * origin $5. Returns the job's keep policy and the payloads, or no row when the lease is gone.
+ * Complete leased jobs read from a JSON array ($1: `i`, `queue`, `id`, `token`, `value`);
+ * origin $2. Returns one row per job whose lease held (`i` names the input), with its keep
+ * policy; the first row carries the payloads published.
  */
 const COMPLETE = (s: string) => `
-with job as (
-  select queue, id, parent_queue, parent_id, parent_notified, complete_keep, complete_age
-  from ${s}.jobs
-  where queue = $1 and id = $2 and lock_token = $3 and state = 'active'
-  for update
+with input as (
+  select distinct on (queue, id) i, queue, id, token, value
+  from json_to_recordset($1::text::json) as x(i integer, queue text, id text, token text, value json)
+  order by queue, id, i
+),
+job as (
+  select j.queue, j.id, j.parent_queue, j.parent_id, j.parent_notified, j.complete_keep,
+    j.complete_age, input.i, input.value
+  from ${s}.jobs j join input on j.queue = input.queue and j.id = input.id
+  where j.lock_token = input.token and j.state = 'active'
+  for update of j
 ),
 completed as (
   update ${s}.jobs j set
-    state = 'completed', return_value = $4::text::json, attempts_made = j.attempts_made + 1,
-    finished_at = ${s}.now_ms(), locked_by = null, lock_token = null, lock_until = null,
+    state = 'completed', return_value = coalesce(job.value, 'null'),
+    attempts_made = j.attempts_made + 1, finished_at = ${s}.now_ms(),
+    locked_by = null, lock_token = null, lock_until = null,
     parent_notified = j.parent_id is not null,
     dedup_held = j.dedup_held and j.dedup_until is not null
   from job
@@ -63,10 +71,13 @@ removed as (
 ),
 ${RELEASE_PARENTS(s, "job")},
 notice as (
-  select ${s}.emit($5, $1, 'completed', array(select id from job)) as payload
-  union all ${RELEASED_NOTICE(s, "$5")}
+  select ${s}.emit($2, queue, 'completed', array_agg(id order by i)) as payload
+  from job group by queue
+  union all ${RELEASED_NOTICE(s, "$2")}
 )
-select complete_keep, complete_age, array(select payload from notice) as events from job`;
+select i, queue, complete_keep, complete_age,
+  case when row_number() over () = 1 then array(select payload from notice) end as events
+from job`;
 
 /**
  * Fail the attempt of job $2 (queue $1, token $3): reason $4, stack trace $5, retry after $6 ms
@@ -174,24 +185,40 @@ export interface Finished {
   events: string[];
 }
 
-/** Complete a leased job, then trim completed jobs when its `removeOnComplete` keeps some. */
-export async function completeJob(
+/** One job to complete. */
+export interface Completion {
+  queue: string;
+  id: string;
+  token: string;
+  /** The return value (JSON-safe). */
+  value: unknown;
+}
+
+/**
+ * Complete leased jobs in one statement, then trim completed jobs where a `removeOnComplete`
+ * keeps some. Returns, in input order, whether each lease held, and the payloads published.
+ */
+export async function completeJobs(
   db: Db,
-  queue: string,
-  id: string,
-  token: string,
-  returnValue: unknown,
-): Promise<Finished> {
-  const [row] = await db.query(COMPLETE, [
-    queue,
-    id,
-    token,
-    JSON.stringify(returnValue ?? null),
+  jobs: readonly Completion[],
+): Promise<{ ok: boolean[]; events: string[] }> {
+  const rows = await db.query(COMPLETE, [
+    JSON.stringify(jobs.map((j, i) => ({ ...j, i }))),
     db.origin,
   ]);
-  if (!row) return { ok: false, events: [] };
-  await trim(db, queue, "completed", row.complete_keep, row.complete_age);
-  return { ok: true, events: row.events as string[] };
+  const ok = new Array<boolean>(jobs.length).fill(false);
+  const events: string[] = [];
+  const trims = new Map<string, [string, unknown, unknown]>();
+  for (const row of rows) {
+    ok[row.i as number] = true;
+    if (Array.isArray(row.events)) events.push(...row.events as string[]);
+    if (row.complete_keep !== null || row.complete_age !== null) {
+      const key = JSON.stringify([row.queue, row.complete_keep, row.complete_age]);
+      trims.set(key, [row.queue as string, row.complete_keep, row.complete_age]);
+    }
+  }
+  for (const [queue, keep, age] of trims.values()) await trim(db, queue, "completed", keep, age);
+  return { ok, events };
 }
 
 /** A failed attempt as `FAIL` returned it. */

@@ -148,12 +148,12 @@ export async function completeJob(
   lockToken: string,
   returnValue: unknown,
 ): Promise<boolean> {
-  const db = c.ready();
-  const q = args.queueName(queueName);
+  c.ready();
+  const queue = args.queueName(queueName);
   const id = args.text(jobId, "jobId");
   const token = args.text(lockToken, "lockToken");
   const value = JSON.parse(args.json(returnValue, "return value"));
-  return deliver(c, await finish.completeJob(db, q, id, token, value)).ok;
+  return await c.completions.push({ queue, id, token, value });
 }
 
 /**
