@@ -126,7 +126,10 @@ export function mainTable(systems: System[], grid: Grid, workloads: readonly Wor
 /** The scaling check: `process` throughput by job count. */
 export function scalingTable(systems: System[], byN: Map<string, Map<number, Cell>>): string {
   const sizes = [...new Set([...byN.values()].flatMap((m) => [...m.keys()]))].sort((a, b) => a - b);
-  const head = ["system", ...sizes.map((n) => `process ${fmt(n)} jobs (jobs/s)`)];
+  const head = [
+    "system",
+    ...sizes.map((n) => `process ${n.toLocaleString("en-US")} jobs (jobs/s)`),
+  ];
   const rows = systems.filter((s) => byN.has(s.id)).map((s) => [
     s.label,
     ...sizes.map((n) => cellText(byN.get(s.id)!.get(n))),

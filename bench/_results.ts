@@ -24,6 +24,8 @@ function git(args: string[]): string {
   return new TextDecoder().decode(out.stdout).trim();
 }
 
+const loadAtStart = Deno.loadavg().map((x) => x.toFixed(2)).join(" ");
+
 /** The host, as far as the harness can tell. */
 export function machineInfo(): Record<string, string> {
   const cpu = tryText(() =>
@@ -35,6 +37,7 @@ export function machineInfo(): Record<string, string> {
     cpu: `${cpu} × ${navigator.hardwareConcurrency}`,
     memory: `${gib} GiB`,
     os: `${Deno.build.os} ${Deno.osRelease()}`,
+    "load average (1/5/15 min) at start": loadAtStart,
     "load average at end": Deno.loadavg().map((x) => x.toFixed(2)).join(" "),
     deno: `${Deno.version.deno} (V8 ${Deno.version.v8})`,
     "conveyor commit": tryText(() => git(["rev-parse", "--short", "HEAD"])) +

@@ -149,12 +149,13 @@ async function conveyorAdapter(o: ChildOptions): Promise<Adapter> {
     async addBulk(items) {
       await queue.addBulk(items.map((data) => ({ name: JOB, data })));
     },
-    async startWorker(handler: Handler, concurrency) {
+    startWorker(handler: Handler, concurrency) {
       const processor = async (job: { data: Payload }) => {
         await handler(job.data);
       };
+      // A Worker starts at once (autorun).
       worker = new core.Worker(QUEUE, processor, { store: s.store, concurrency });
-      await Promise.resolve();
+      return Promise.resolve();
     },
     async stopWorker() {
       await worker?.close();
