@@ -1,6 +1,7 @@
 /**
- * Flows: saving a tree all-or-nothing, counting each child once for its parent, and applying a
- * parent's failure policy (`fail`, `ignore`, `remove`) up the tree in one transaction.
+ * Flows: saving a tree all-or-nothing, counting each child once for its parent, applying a
+ * parent's failure policy (`fail`, `ignore`, `remove`) up the tree in one transaction, and
+ * removing a job with its unfinished descendants.
  *
  * A child is counted for its parent at most once: `parent_notified` on the child row, set under
  * the child's row lock by whichever comes first (completion, removal, `ignore`d failure, or
@@ -11,7 +12,7 @@
 
 import { FlowError, type FlowJobRecord, type SaveResult } from "@conveyor/shared";
 import type { Db } from "./_db.ts";
-import { removeJobs } from "./_maintenance.ts";
+import { RELEASE_PARENTS, RELEASED_NOTICE } from "./_finish.ts";
 import { toInsertRecord } from "./_rows.ts";
 import { insertJobs } from "./_save.ts";
 
@@ -90,6 +91,53 @@ select array(select ${s}.emit($3, queue, state, array[id]) from parent
 const ADD_CHILD = (s: string) => `
 update ${s}.jobs set pending_children = pending_children + 1
 where queue = $1 and id = $2 returning state`;
+
+/**
+ * Remove job $2 of queue $1 unless it is active, with its unfinished descendants that are not
+ * active; origin $3. With $4, a flow child not yet counted counts as done for its parent.
+ * Returns how many were removed (0 or 1 for the job itself) and the job's state before.
+ */
+const REMOVE = (s: string) => `
+with recursive tree(queue, id) as (
+  select queue, id from ${s}.jobs where parent_queue = $1 and parent_id = $2
+  union
+  select c.queue, c.id from ${s}.jobs c join tree t on c.parent_queue = t.queue and c.parent_id = t.id
+),
+target as (
+  delete from ${s}.jobs where queue = $1 and id = $2 and state <> 'active'
+  returning queue, id, parent_queue, parent_id, parent_notified
+),
+swept as (
+  delete from ${s}.jobs j using tree
+  where j.queue = tree.queue and j.id = tree.id and exists (select from target)
+    and j.state in ('waiting', 'waiting-children', 'delayed')
+  returning j.queue, j.id
+),
+counted as (select * from target where $4::boolean),
+${RELEASE_PARENTS(s, "counted")},
+notice as (
+  select ${s}.emit($3, queue, 'removed', array_agg(id)) as payload
+  from (select queue, id from target union all select queue, id from swept) r group by queue
+  union all ${RELEASED_NOTICE(s, "$3")}
+)
+select (select count(*) from target)::int as removed,
+  (select state from ${s}.jobs where queue = $1 and id = $2) as state,
+  array(select payload from notice) as events`;
+
+/** Remove a job (see `REMOVE`). */
+export async function removeJobs(
+  db: Db,
+  queue: string,
+  id: string,
+  countForParent: boolean,
+): Promise<{ removed: boolean; state: string | null; events: string[] }> {
+  const [row] = await db.query(REMOVE, [queue, id, db.origin, countForParent]);
+  return {
+    removed: row.removed === 1,
+    state: (row.state as string | null) ?? null,
+    events: row.events as string[],
+  };
+}
 
 /** Count child `childId` of a parent as done, once. */
 export async function notifyChildCompleted(

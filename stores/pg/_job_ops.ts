@@ -18,7 +18,6 @@ import * as args from "./_args.ts";
 import { type Connection, deliver } from "./_connection.ts";
 import * as finish from "./_finish.ts";
 import * as flows from "./_flows.ts";
-import * as upkeep from "./_maintenance.ts";
 import { queries } from "./_queries.ts";
 import { saveMany, saveOne } from "./pg_store_transaction.ts";
 
@@ -70,7 +69,7 @@ export async function removeJob(c: Connection, queueName: string, jobId: string)
   const db = c.ready();
   const q = args.queueName(queueName);
   const id = args.text(jobId, "jobId");
-  const result = deliver(c, await upkeep.removeJobs(db, q, id, true));
+  const result = deliver(c, await flows.removeJobs(db, q, id, true));
   if (!result.removed && result.state === "active") {
     throw new InvalidJobStateError(
       `Cannot remove job "${id}" of queue "${q}": it is active (leased by a worker)`,

@@ -1,6 +1,6 @@
 /**
- * Housekeeping: removal (with flow descendants), stalled-lease recovery, clean, drain,
- * promotion of delayed jobs, and pauses. Each is one statement with its NOTIFY.
+ * Housekeeping: stalled-lease recovery, clean, drain, promotion of delayed jobs, and pauses.
+ * Each is one statement with its NOTIFY.
  *
  * @module
  */
@@ -9,53 +9,6 @@ import type { Db } from "./_db.ts";
 import { RELEASE_PARENTS, RELEASED_NOTICE, trim } from "./_finish.ts";
 import type { Transact } from "./_claim.ts";
 import { applyChildFailure } from "./_flows.ts";
-
-/**
- * Remove job $2 of queue $1 unless it is active, with its unfinished descendants that are not
- * active; origin $3. With $4, a flow child not yet counted counts as done for its parent.
- * Returns how many were removed (0 or 1 for the job itself) and the job's state before.
- */
-const REMOVE = (s: string) => `
-with recursive tree(queue, id) as (
-  select queue, id from ${s}.jobs where parent_queue = $1 and parent_id = $2
-  union
-  select c.queue, c.id from ${s}.jobs c join tree t on c.parent_queue = t.queue and c.parent_id = t.id
-),
-target as (
-  delete from ${s}.jobs where queue = $1 and id = $2 and state <> 'active'
-  returning queue, id, parent_queue, parent_id, parent_notified
-),
-swept as (
-  delete from ${s}.jobs j using tree
-  where j.queue = tree.queue and j.id = tree.id and exists (select from target)
-    and j.state in ('waiting', 'waiting-children', 'delayed')
-  returning j.queue, j.id
-),
-counted as (select * from target where $4::boolean),
-${RELEASE_PARENTS(s, "counted")},
-notice as (
-  select ${s}.emit($3, queue, 'removed', array_agg(id)) as payload
-  from (select queue, id from target union all select queue, id from swept) r group by queue
-  union all ${RELEASED_NOTICE(s, "$3")}
-)
-select (select count(*) from target)::int as removed,
-  (select state from ${s}.jobs where queue = $1 and id = $2) as state,
-  array(select payload from notice) as events`;
-
-/** Remove a job (see `REMOVE`). */
-export async function removeJobs(
-  db: Db,
-  queue: string,
-  id: string,
-  countForParent: boolean,
-): Promise<{ removed: boolean; state: string | null; events: string[] }> {
-  const [row] = await db.query(REMOVE, [queue, id, db.origin, countForParent]);
-  return {
-    removed: row.removed === 1,
-    state: (row.state as string | null) ?? null,
-    events: row.events as string[],
-  };
-}
 
 /**
  * Handle the expired leases of queue $1: each stall is counted; jobs that stalled at most $2

@@ -95,11 +95,8 @@ pgTest("PgStore events reach a store in another connection pool over LISTEN", as
     await consumer.connect();
     const seen: StoreEvent[] = [];
     consumer.subscribe("q", (e) => seen.push(e));
-    const started = performance.now();
     await producer.saveJob("q", await createNewJob("t", {}, { jobId: "a" }));
     await eventually(() => seen.some((e) => e.type === "waiting" && e.jobId === "a"), "waiting");
-    const latency = performance.now() - started;
-    assert.ok(latency < 1000, `the wake-up took ${latency} ms`);
     const job = await consumer.fetchNextJob("q", "w", 10_000);
     assert.equal(job?.id, "a");
     await consumer.completeJob("q", "a", job!.lockToken!, 1);
