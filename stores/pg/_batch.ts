@@ -18,7 +18,7 @@ export class Coalescer<I, O> {
   readonly #run: (items: I[]) => Promise<O[]>;
   readonly #max: number;
   #waiting: Waiting<I, O>[] = [];
-  #busy = false;
+  #draining: Promise<void> | undefined;
 
   constructor(run: (items: I[]) => Promise<O[]>, max = 500) {
     this.#run = run;
@@ -29,12 +29,16 @@ export class Coalescer<I, O> {
   push(item: I): Promise<O> {
     return new Promise<O>((resolve, reject) => {
       this.#waiting.push({ item, resolve, reject });
-      if (!this.#busy) void this.#drain();
+      this.#draining ??= this.#drain();
     });
   }
 
+  /** Resolves once no batch is running or waiting. */
+  async idle(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
   async #drain(): Promise<void> {
-    this.#busy = true;
     while (this.#waiting.length > 0) {
       const batch = this.#waiting.splice(0, this.#max);
       try {
@@ -44,6 +48,6 @@ export class Coalescer<I, O> {
         for (const w of batch) w.reject(error);
       }
     }
-    this.#busy = false;
+    this.#draining = undefined;
   }
 }

@@ -144,7 +144,7 @@ export interface Claimed {
   events: string[];
 }
 
-/** One caller's share of a coalesced limited claim. */
+/** One caller's share of a coalesced claim. */
 interface Request {
   worker: string;
   lease: number;
@@ -164,6 +164,7 @@ const MAX_SLOTS = 1000;
  */
 export class Claimer {
   readonly #batches = new Map<string, { waiting: Request[]; busy: boolean }>();
+  readonly #running = new Set<Promise<void>>();
 
   /** Claim up to `count` jobs of `queue` for `workerId`, leased for `lockDuration` ms. */
   claim(
@@ -188,8 +189,17 @@ export class Claimer {
     const entry = batch;
     return new Promise<Claimed>((resolve, reject) => {
       entry.waiting.push({ worker: workerId, lease, count, resolve, reject });
-      if (!entry.busy) void this.#run(key, entry, db, pipeline, queue, opts);
+      if (!entry.busy) {
+        const running = this.#run(key, entry, db, pipeline, queue, opts);
+        this.#running.add(running);
+        void running.finally(() => this.#running.delete(running));
+      }
     });
+  }
+
+  /** Resolves once no claim is running. */
+  async idle(): Promise<void> {
+    while (this.#running.size > 0) await Promise.all(this.#running);
   }
 
   async #run(

@@ -143,6 +143,8 @@ export class Connection {
     if (this.#closed) return;
     this.#closed = true;
     await this.#connecting?.catch(() => {});
+    // Calls already running finish (and publish); queued ones are refused by ready().
+    await Promise.all([this.claimer.idle(), this.completions.idle()]);
     this.hub.clear();
     await this.#outbox?.drain();
     await this.#listener?.stop();
