@@ -16,9 +16,10 @@ import {
   validateQueueName,
 } from "@conveyor/shared";
 import { localJobData } from "./_job_data.ts";
+import { transactionOption, transactionScope } from "./_transaction.ts";
 import { checkKeys, checkObject, checkStore, describe } from "./_validate.ts";
 import { Job } from "./job.ts";
-import type { AddJobOptions } from "./queue.ts";
+import type { AddJobOptions, TransactionOptions } from "./queue.ts";
 
 /** One node of a flow: a job, and the children that must finish before it runs. */
 export interface FlowJob<T = unknown> {
@@ -107,14 +108,45 @@ export class FlowProducer {
    * When the root is a duplicate (its `jobId` or deduplication key is held), nothing is saved and
    * the result holds the existing root job with `isDuplicate` set.
    *
+   * With `options.transaction`, the tree is saved inside your own database transaction and
+   * exists (and wakes workers) only if that transaction commits; see
+   * {@linkcode TransactionOptions}.
+   *
    * @param flow the root of the tree
+   * @param options `transaction`: your open database transaction
    * @returns the saved jobs, mirroring the tree
-   * @throws {TypeError | RangeError} for a bad name, option or payload (naming its place)
+   * @throws {TypeError | RangeError} for a bad name, option or payload (naming its place); a
+   *   `TypeError` when `transaction` is given and the store cannot save inside it
    * @throws {FlowError} for an invalid tree (a job id twice, a cycle); nothing is saved
+   *
+   * @example Add a flow inside your own PostgreSQL transaction
+   * ```ts ignore
+   * import postgres from "postgres";
+   * import { FlowProducer } from "@conveyor/core";
+   * import { PgStore } from "@conveyor/store-pg";
+   * const sql = postgres("postgres://postgres@127.0.0.1:5432/test");
+   * const store = new PgStore({ connection: sql });
+   * await store.connect();
+   * const flow = new FlowProducer({ store });
+   * await sql.begin(async (tx) => {
+   *   await tx`update reports set status = 'queued' where id = ${42}`;
+   *   await flow.add({
+   *     name: "assemble",
+   *     queueName: "reports",
+   *     data: { reportId: 42 },
+   *     children: [{ name: "fetch", queueName: "reports", data: { source: "sales" } }],
+   *   }, { transaction: tx });
+   * });
+   * ```
    */
   // deno-lint-ignore no-explicit-any
-  async add<T = any, R = any>(flow: FlowJob<T>): Promise<FlowResult<T, R>> {
+  async add<T = any, R = any>(
+    flow: FlowJob<T>,
+    options?: TransactionOptions,
+  ): Promise<FlowResult<T, R>> {
     if (this.#closed) throw new StoreClosedError("FlowProducer");
+    const context = "Cannot add flow: ";
+    const scope = transactionScope(this.store, transactionOption(options, context), context);
     const nodes = this.#flatten(flow as FlowJob);
     const records = await Promise.all(nodes.map(async (node): Promise<FlowJobRecord> => {
       const job = await createNewJob(node.flow.name, node.flow.data, node.flow.opts);
@@ -141,11 +173,13 @@ export class FlowProducer {
         record.parentQueueName = parent.queueName;
       }
     }
-    const results = await this.store.saveFlow(records);
+    const results = await (scope ?? this.store).saveFlow(records);
     const root = nodes[nodes.length - 1];
     const rootResult = results[root.index];
     if (rootResult.duplicate) {
-      const existing = await this.store.getJob(flow.queueName, rootResult.id);
+      const existing = scope?.getJob
+        ? await scope.getJob(flow.queueName, rootResult.id)
+        : await this.store.getJob(flow.queueName, rootResult.id);
       const data = existing ??
         { ...localJobData(flow.queueName, records[root.index], Date.now()), id: rootResult.id };
       return { job: new Job(this.store, data as JobData<T, R>, true) };

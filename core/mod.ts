@@ -2,8 +2,9 @@
  * `@conveyor/core`: Queue, Worker, Job, FlowProducer and typed events for Conveyor, a job queue
  * whose storage you swap in one line (memory, SQLite, PostgreSQL).
  *
- * - {@linkcode Queue}: add jobs (delayed, prioritised, deduplicated, repeated with cron), pause,
- *   inspect and clean.
+ * - {@linkcode Queue}: add jobs (delayed, prioritised, deduplicated, repeated with cron, or
+ *   inside your own database transaction: {@linkcode TransactionOptions}), pause, inspect and
+ *   clean.
  * - {@linkcode Worker}: run jobs with concurrency, retries and backoff, rate limits, groups,
  *   batches, timeouts and graceful shutdown; event-driven, no polling latency.
  * - {@linkcode FlowProducer}: trees of jobs where parents wait for their children.
@@ -52,7 +53,13 @@ export type {
   WorkerStateDetail,
 } from "./events.ts";
 export { Job, JobFailedError } from "./job.ts";
-export { type AddJobOptions, type BulkJob, Queue, type QueueOptions } from "./queue.ts";
+export {
+  type AddJobOptions,
+  type BulkJob,
+  Queue,
+  type QueueOptions,
+  type TransactionOptions,
+} from "./queue.ts";
 export type { RepeatableInfo, RepeatOptions } from "./repeat_options.ts";
 export { Worker } from "./worker.ts";
 export type {
@@ -106,4 +113,6 @@ export type {
   StoreEventListener,
   StoreEventType,
   StoreInterface,
+  TransactionalStore,
+  TransactionScope,
 } from "@conveyor/shared";

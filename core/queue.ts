@@ -15,6 +15,7 @@ import {
   StoreClosedError,
   type StoreEvent,
   type StoreInterface,
+  type TransactionScope,
   validateJobName,
   validateJobOptions,
   validateQueueName,
@@ -30,6 +31,7 @@ import {
   scheduleDefinition,
   splitRepeatOptions,
 } from "./_schedules.ts";
+import { transactionOption, transactionScope } from "./_transaction.ts";
 import { checkInt, checkKeys, checkObject, checkStore, describe } from "./_validate.ts";
 import { EventBus } from "./event_bus.ts";
 import type { QueueEvents } from "./events.ts";
@@ -38,6 +40,26 @@ import type { RepeatableInfo, RepeatOptions } from "./repeat_options.ts";
 
 /** Options of `Queue.add`: every {@linkcode JobOptions} field except `repeat` (see `cron`). */
 export type AddJobOptions = Omit<JobOptions, "repeat">;
+
+/**
+ * The `transaction` option of {@linkcode Queue.add}, {@linkcode Queue.addBulk} and
+ * `FlowProducer.add`: enqueue inside your own database transaction.
+ */
+export interface TransactionOptions {
+  /**
+   * Your open database transaction; the store must support it (see `TransactionalStore` in
+   * `@conveyor/shared`), else the add rejects with a `TypeError`. For `PgStore`, the postgres.js
+   * `tx` of `sql.begin(async (tx) => ...)`. The jobs, and the wake-up of workers, then exist only
+   * if that transaction commits; a rollback leaves nothing. The option is not stored with the
+   * job.
+   *
+   * The returned `Job` objects are usable after the commit. Until then, reading the jobs back
+   * through the store (`queue.getJob`, `job.getState()`, …) does not see them, and after a
+   * rollback they name jobs that do not exist. Call within the transaction, while it is open.
+   * @default none: the jobs are saved at once
+   */
+  transaction?: unknown;
+}
 
 /** Options of a {@linkcode Queue}. */
 export interface QueueOptions {
@@ -143,11 +165,16 @@ export class Queue<T = any, R = any> {
    * deduplication key, nothing is saved: the returned job is the existing one, with
    * `isDuplicate` set.
    *
+   * With `opts.transaction`, the job is saved inside your own database transaction and exists
+   * (and wakes workers) only if that transaction commits; see {@linkcode TransactionOptions}.
+   *
    * @param name job name (what the processor switches on)
    * @param data payload; must survive a JSON round trip
-   * @param opts job options (priority, delay, attempts, backoff, deduplication, …)
+   * @param opts job options (priority, delay, attempts, backoff, deduplication, …), and
+   *   `transaction`
    * @returns the added job, or the existing job when the add was a duplicate
-   * @throws {TypeError | RangeError} naming the bad field and value
+   * @throws {TypeError | RangeError} naming the bad field and value; a `TypeError` when
+   *   `transaction` is given and the store cannot save inside it
    *
    * @example
    * ```ts
@@ -162,27 +189,59 @@ export class Queue<T = any, R = any> {
    * await queue.close();
    * await store.disconnect();
    * ```
+   *
+   * @example Enqueue inside your own PostgreSQL transaction
+   * ```ts ignore
+   * import postgres from "postgres";
+   * import { Queue } from "@conveyor/core";
+   * import { PgStore } from "@conveyor/store-pg";
+   * const sql = postgres("postgres://postgres@127.0.0.1:5432/test");
+   * const store = new PgStore({ connection: sql });
+   * await store.connect();
+   * const queue = new Queue("emails", { store });
+   * await sql.begin(async (tx) => {
+   *   await tx`insert into orders (id) values (${42})`;
+   *   await queue.add("receipt", { order: 42 }, { transaction: tx });
+   * }); // the job exists only if the order does
+   * ```
    */
-  async add(name: string, data: T, opts?: AddJobOptions): Promise<Job<T, R>> {
+  async add(
+    name: string,
+    data: T,
+    opts?: AddJobOptions & TransactionOptions,
+  ): Promise<Job<T, R>> {
     this.#checkOpen();
+    let scope: TransactionScope | undefined;
+    if (typeof opts === "object" && opts !== null && Object.hasOwn(opts, "transaction")) {
+      const { transaction, ...rest } = opts;
+      scope = transactionScope(this.store, transaction, `Cannot add job ${describe(name)}: `);
+      opts = rest;
+    }
     let job = this.#newJob(name, data, opts);
     if (job instanceof Promise) job = await job;
-    const result = await this.store.saveJob(this.name, job);
-    if (result.duplicate) return await this.#existing(result.id, job);
-    return this.#saved(job);
+    const result = await (scope ?? this.store).saveJob(this.name, job);
+    if (result.duplicate) return await this.#existing(result.id, job, scope);
+    return this.#saved(job, scope !== undefined);
   }
 
   /**
    * Add many jobs in one atomic store call. Results are in input order; duplicates are reported
-   * as in {@linkcode Queue.add}.
+   * as in {@linkcode Queue.add}. With `options.transaction`, the jobs are saved inside your own
+   * database transaction; see {@linkcode TransactionOptions}.
    * @param jobs the jobs to add
+   * @param options `transaction`: your open database transaction
    * @returns the added (or existing) jobs
    * @throws {TypeError | RangeError} naming the bad job, field and value; nothing is saved
    */
-  async addBulk(jobs: readonly BulkJob<T>[]): Promise<Job<T, R>[]> {
+  async addBulk(
+    jobs: readonly BulkJob<T>[],
+    options?: TransactionOptions,
+  ): Promise<Job<T, R>[]> {
     this.#checkOpen();
+    const context = `Cannot add jobs to queue "${this.name}": `;
+    const scope = transactionScope(this.store, transactionOption(options, context), context);
     if (!Array.isArray(jobs)) {
-      throw new TypeError(`Cannot add jobs to queue "${this.name}": jobs must be an array`);
+      throw new TypeError(`${context}jobs must be an array`);
     }
     const built = await Promise.all(jobs.map((job, i) => {
       if (typeof job !== "object" || job === null) {
@@ -193,10 +252,12 @@ export class Queue<T = any, R = any> {
       return this.#newJob(job.name, job.data, job.opts);
     }));
     if (built.length === 0) return [];
-    const results = await this.store.saveBulk(this.name, built);
+    const results = await (scope ?? this.store).saveBulk(this.name, built);
     return await Promise.all(
       results.map((result, i) =>
-        result.duplicate ? this.#existing(result.id, built[i]) : this.#saved(built[i])
+        result.duplicate
+          ? this.#existing(result.id, built[i], scope)
+          : this.#saved(built[i], scope !== undefined)
       ),
     );
   }
@@ -467,15 +528,23 @@ export class Queue<T = any, R = any> {
     return buildNewJob(name, data, merged);
   }
 
-  #saved(job: NewJob<T>): Job<T, R> {
+  /**
+   * The Job of a saved add. Inside a caller's transaction the local promoter is not armed: the
+   * job may never exist, and the store's `delayed` event arms it after the commit.
+   */
+  #saved(job: NewJob<T>, inTransaction = false): Job<T, R> {
     const now = Date.now();
     const delay = job.opts.delay;
-    if (delay !== undefined && delay > 0) this.#hub.promoter.schedule(now + delay);
+    if (!inTransaction && delay !== undefined && delay > 0) {
+      this.#hub.promoter.schedule(now + delay);
+    }
     return new Job(this.store, localJobData(this.name, job, now) as JobData<T, R>);
   }
 
-  async #existing(id: string, job: NewJob<T>): Promise<Job<T, R>> {
-    const data = await this.store.getJob(this.name, id);
+  async #existing(id: string, job: NewJob<T>, scope?: TransactionScope): Promise<Job<T, R>> {
+    const data = scope?.getJob
+      ? await scope.getJob(this.name, id)
+      : await this.store.getJob(this.name, id);
     if (data) return new Job(this.store, data as JobData<T, R>, true);
     return new Job(
       this.store,

@@ -334,3 +334,74 @@ export interface StoreInterface {
   /** Waiting jobs of a group. */
   getWaitingGroupCount(queueName: string, groupId: string): Promise<number>;
 }
+
+// ── Optional capability: transactional enqueue ───────────────────────────────────────────────
+
+/**
+ * The saving side of a store, bound to one caller transaction: what
+ * {@linkcode TransactionalStore.withTransaction} returns. Each method behaves as the
+ * {@linkcode StoreInterface} method of the same name (same checks, same duplicate reports, same
+ * result order), except that what it saves, and the events of those saves, exist only if the
+ * caller's transaction commits. Use a scope only while its transaction is open.
+ */
+export interface TransactionScope {
+  /** {@linkcode StoreInterface.saveJob} inside the transaction. */
+  saveJob(queueName: string, job: NewJob): Promise<SaveResult>;
+  /** {@linkcode StoreInterface.saveBulk} inside the transaction. */
+  saveBulk(queueName: string, jobs: NewJob[]): Promise<SaveResult[]>;
+  /**
+   * {@linkcode StoreInterface.saveFlow} inside the transaction, still all-or-nothing. A store
+   * should run it so that a refused flow leaves the caller's transaction usable (e.g. in a
+   * savepoint).
+   */
+  saveFlow(jobs: FlowJobRecord[]): Promise<SaveResult[]>;
+  /**
+   * Read a job as the transaction sees it (its own uncommitted jobs included). Optional; when a
+   * store offers it, core uses it to read back the job that a duplicate add ran into.
+   */
+  getJob?(queueName: string, jobId: string): Promise<JobData | null>;
+}
+
+/**
+ * Optional capability: save jobs inside the caller's own database transaction, so that a job is
+ * enqueued if and only if the caller's other writes commit (the "transactional outbox" without an
+ * outbox). Core's `queue.add(..., { transaction })`, `queue.addBulk(jobs, { transaction })` and
+ * `flowProducer.add(flow, { transaction })` use it; test for it with
+ * {@linkcode supportsTransactions}.
+ *
+ * A store offering it must guarantee:
+ * 1. Jobs saved through the scope exist (for every reader outside the transaction, workers
+ *    included) only once the caller's transaction commits; a rollback leaves no trace of them.
+ * 2. Their events (`waiting`, `delayed`, `waiting-children`, …), wake-ups included, are
+ *    delivered only after the commit, to every subscriber (this process's included), and never
+ *    after a rollback.
+ * 3. Deduplication (job id and key) is as race-free as for the store's own saves.
+ *
+ * The transaction handle is backend-specific (e.g. for `PgStore`, the postgres.js `tx` of
+ * `sql.begin(async (tx) => ...)`); a store rejects a handle it cannot use with a `TypeError`.
+ */
+export interface TransactionalStore {
+  /**
+   * Bind the store's saving methods to the caller's open transaction `tx`.
+   * @param tx the backend's transaction handle
+   * @returns a scope to save through while `tx` is open
+   */
+  withTransaction(tx: unknown): TransactionScope;
+}
+
+/**
+ * Whether `store` offers the optional {@linkcode TransactionalStore} capability.
+ *
+ * @example
+ * ```ts
+ * import { type StoreInterface, supportsTransactions } from "@conveyor/shared";
+ * function enqueueMode(store: StoreInterface): string {
+ *   return supportsTransactions(store) ? "inside the caller's transaction" : "at once only";
+ * }
+ * ```
+ */
+export function supportsTransactions<S extends StoreInterface>(
+  store: S,
+): store is S & TransactionalStore {
+  return typeof (store as Partial<TransactionalStore>).withTransaction === "function";
+}
