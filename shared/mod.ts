@@ -16,6 +16,7 @@ export * from "./types.ts";
 export * from "./store_interface.ts";
 export * from "./errors.ts";
 export * from "./validation.ts";
+export * from "./store_args.ts";
 export * from "./duration.ts";
 export * from "./backoff.ts";
 export * from "./hash.ts";

@@ -4,6 +4,7 @@
  * @module
  */
 
+import { checkInt, checkMs, describeValue } from "./_checks.ts";
 import { parseDuration } from "./duration.ts";
 import { hashPayload } from "./hash.ts";
 import { generateId } from "./id.ts";
@@ -21,22 +22,9 @@ export const MAX_NAME_LENGTH = 255;
 /** Highest priority number accepted (lowest priority). */
 export const MAX_PRIORITY = 2_147_483_647;
 
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "bigint") return `${value}n`;
-  if (typeof value === "function") return "a function";
-  if (typeof value === "symbol") return value.toString();
-  if (value === null || typeof value !== "object") return String(value);
-  try {
-    return JSON.stringify(value) ?? String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
 function checkName(kind: string, value: unknown, context: string): string {
   if (typeof value !== "string") {
-    throw new TypeError(`${context}${kind} must be a string, got ${describe(value)}`);
+    throw new TypeError(`${context}${kind} must be a string, got ${describeValue(value)}`);
   }
   if (value.length === 0) throw new RangeError(`${context}${kind} must not be empty`);
   if (value.length > MAX_NAME_LENGTH) {
@@ -47,7 +35,7 @@ function checkName(kind: string, value: unknown, context: string): string {
   // deno-lint-ignore no-control-regex
   if (/[\u0000-\u001f]/.test(value)) {
     throw new RangeError(
-      `${context}${kind} must not contain control characters, got ${describe(value)}`,
+      `${context}${kind} must not contain control characters, got ${describeValue(value)}`,
     );
   }
   return value;
@@ -59,6 +47,19 @@ function checkName(kind: string, value: unknown, context: string): string {
  */
 export function validateQueueName(name: unknown): string {
   return checkName("queue name", name, "");
+}
+
+/**
+ * Whether `name` is a valid job name (as {@linkcode validateJobName} accepts), building no
+ * message: for hot paths that call `validateJobName` only to throw.
+ *
+ * @param name the value to test
+ * @returns `true` when `validateJobName(name)` would not throw
+ */
+export function isValidJobName(name: unknown): name is string {
+  if (typeof name !== "string" || name.length === 0 || name.length > MAX_NAME_LENGTH) return false;
+  for (let i = 0; i < name.length; i++) if (name.charCodeAt(i) < 0x20) return false;
+  return name !== ALL_JOB_NAMES;
 }
 
 /**
@@ -90,7 +91,89 @@ export function validateJobName(name: unknown, context = ""): string {
  * ```
  */
 export function assertJsonValue(value: unknown, what: string): void {
+  if (typeof value === "string" || typeof value === "boolean" || value === null) return;
+  const quick = typeof value === "object" ? scanObject(value, null) : scanLeaf(value);
+  if (quick === VALID) return;
+  // Not proven valid (a bad value, or nesting too deep for the quick scan): walk again, naming
+  // the path of the first bad value.
   walkJson(value, what, "$", new Set());
+  // A deep value the walk accepts is fine; one the quick scan refused changed meanwhile (a getter).
+  if (quick === INVALID) throw new TypeError(`${what} is not JSON`);
+}
+
+/**
+ * Whether `value` is JSON as {@linkcode assertJsonValue} defines it, building no message.
+ *
+ * @param value the value to test
+ * @returns `true` when `assertJsonValue(value, what)` would not throw
+ */
+export function isJsonValue(value: unknown): boolean {
+  if (typeof value === "string" || typeof value === "boolean" || value === null) return true;
+  const quick = typeof value === "object" ? scanObject(value, null) : scanLeaf(value);
+  if (quick !== TOO_DEEP) return quick === VALID;
+  try {
+    walkJson(value, "", "$", new Set());
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+// The quick scan: the rules of walkJson, with no path strings and no Set. Cycles are found by
+// scanning the ancestors, so it stops at MAX_SCAN_DEPTH and leaves deeper values to walkJson.
+const VALID = 0;
+const INVALID = 1;
+const TOO_DEEP = 2;
+/** Nesting depth up to which the quick scan looks for cycles among the ancestors. */
+const MAX_SCAN_DEPTH = 64;
+
+/** A value that is not an object or `null`: valid when a string, boolean or finite number. */
+function scanLeaf(v: unknown): number {
+  switch (typeof v) {
+    case "string":
+    case "boolean":
+      return VALID;
+    case "number":
+      return Number.isFinite(v) ? VALID : INVALID;
+  }
+  return INVALID;
+}
+
+/** `anc`: the ancestors of `obj` and `obj` itself (`null` at the root until a child needs it). */
+function scanObject(obj: object, anc: object[] | null): number {
+  if (Array.isArray(obj)) {
+    for (let i = 0; i < obj.length; i++) {
+      const v = obj[i];
+      let r: number;
+      if (typeof v === "object" && v !== null) r = scanChild(v, anc ??= [obj]);
+      else if (v === null) continue;
+      else r = scanLeaf(v);
+      if (r !== VALID) return r;
+    }
+    return VALID;
+  }
+  const proto = Object.getPrototypeOf(obj);
+  if (proto !== Object.prototype && proto !== null) return INVALID;
+  const keys = Object.keys(obj);
+  for (let i = 0; i < keys.length; i++) {
+    const v = (obj as Record<string, unknown>)[keys[i]];
+    let r: number;
+    if (typeof v === "object" && v !== null) r = scanChild(v, anc ??= [obj]);
+    else if (v === null || v === undefined) continue;
+    else r = scanLeaf(v);
+    if (r !== VALID) return r;
+  }
+  return VALID;
+}
+
+function scanChild(v: object, anc: object[]): number {
+  const depth = anc.length;
+  if (depth >= MAX_SCAN_DEPTH) return TOO_DEEP;
+  for (let i = 0; i < depth; i++) if (anc[i] === v) return INVALID;
+  anc.push(v);
+  const result = scanObject(v, anc);
+  anc.pop();
+  return result;
 }
 
 function walkJson(value: unknown, what: string, path: string, seen: Set<object>): void {
@@ -137,48 +220,22 @@ function walkJson(value: unknown, what: string, path: string, seen: Set<object>)
   seen.delete(obj);
 }
 
-function checkInt(
-  v: unknown,
-  field: string,
-  context: string,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (typeof v !== "number" || !Number.isInteger(v)) {
-    throw new TypeError(`${context}${field} must be an integer, got ${describe(v)}`);
-  }
-  if (v < min || v > max) {
-    throw new RangeError(
-      `${context}${field} must be ${
-        max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `between ${min} and ${max}`
-      }, got ${v}`,
-    );
-  }
-  return v;
-}
-
-function checkMs(v: unknown, field: string, context: string, min = 0): number {
-  if (typeof v !== "number" || !Number.isFinite(v)) {
-    throw new TypeError(`${context}${field} must be a finite number of ms, got ${describe(v)}`);
-  }
-  if (v < min) throw new RangeError(`${context}${field} must be >= ${min}, got ${v}`);
-  return v;
-}
-
 function checkKeep(v: unknown, field: string, context: string): void {
   if (v === undefined || typeof v === "boolean") return;
   if (typeof v === "number") {
-    checkInt(v, field, context, 0);
+    checkInt(v, `${context}${field}`, 0, Number.MAX_SAFE_INTEGER);
     return;
   }
   if (typeof v !== "object" || v === null || Array.isArray(v)) {
     throw new TypeError(
-      `${context}${field} must be a boolean, a count or { count, age }, got ${describe(v)}`,
+      `${context}${field} must be a boolean, a count or { count, age }, got ${describeValue(v)}`,
     );
   }
   const keep = v as KeepJobs;
-  if (keep.count !== undefined) checkInt(keep.count, `${field}.count`, context, 0);
-  if (keep.age !== undefined) checkMs(keep.age, `${field}.age`, context);
+  if (keep.count !== undefined) {
+    checkInt(keep.count, `${context}${field}.count`, 0, Number.MAX_SAFE_INTEGER);
+  }
+  if (keep.age !== undefined) checkMs(keep.age, `${context}${field}.age`);
 }
 
 const OPTION_KEYS = new Set([
@@ -208,7 +265,7 @@ const OPTION_KEYS = new Set([
 export function validateJobOptions(opts: unknown, context = ""): StoredJobOptions {
   if (opts === undefined) return {};
   if (typeof opts !== "object" || opts === null || Array.isArray(opts)) {
-    throw new TypeError(`${context}options must be an object, got ${describe(opts)}`);
+    throw new TypeError(`${context}options must be an object, got ${describeValue(opts)}`);
   }
   const o = opts as JobOptions;
   for (const key of Object.keys(o)) {
@@ -217,42 +274,44 @@ export function validateJobOptions(opts: unknown, context = ""): StoredJobOption
   const out: StoredJobOptions = {};
   if (o.jobId !== undefined) out.jobId = checkName("jobId", o.jobId, context);
   if (o.priority !== undefined) {
-    out.priority = checkInt(o.priority, "priority", context, 0, MAX_PRIORITY);
+    out.priority = checkInt(o.priority, `${context}priority`, 0, MAX_PRIORITY);
   }
   if (o.delay !== undefined) out.delay = parseDuration(o.delay, `${context}delay`);
-  if (o.attempts !== undefined) out.attempts = checkInt(o.attempts, "attempts", context, 1);
+  if (o.attempts !== undefined) {
+    out.attempts = checkInt(o.attempts, `${context}attempts`, 1, Number.MAX_SAFE_INTEGER);
+  }
   if (o.backoff !== undefined) {
     const b = o.backoff;
-    if (typeof b === "number") checkMs(b, "backoff", context);
+    if (typeof b === "number") checkMs(b, `${context}backoff`);
     else if (typeof b === "object" && b !== null && !Array.isArray(b)) {
       if (typeof b.type !== "string" || b.type === "") {
         throw new TypeError(
           `${context}backoff.type must be "fixed", "exponential" or a custom strategy name, got ${
-            describe(b.type)
+            describeValue(b.type)
           }`,
         );
       }
-      if (b.delay !== undefined) checkMs(b.delay, "backoff.delay", context);
+      if (b.delay !== undefined) checkMs(b.delay, `${context}backoff.delay`);
       if (b.jitter !== undefined) {
-        checkMs(b.jitter, "backoff.jitter", context);
+        checkMs(b.jitter, `${context}backoff.jitter`);
         if (b.jitter > 1) {
           throw new RangeError(`${context}backoff.jitter must be between 0 and 1, got ${b.jitter}`);
         }
       }
     } else {
       throw new TypeError(
-        `${context}backoff must be a number of ms or { type, delay }, got ${describe(b)}`,
+        `${context}backoff must be a number of ms or { type, delay }, got ${describeValue(b)}`,
       );
     }
     out.backoff = typeof b === "number" ? b : { ...b };
   }
   if (o.lifo !== undefined) {
     if (typeof o.lifo !== "boolean") {
-      throw new TypeError(`${context}lifo must be a boolean, got ${describe(o.lifo)}`);
+      throw new TypeError(`${context}lifo must be a boolean, got ${describeValue(o.lifo)}`);
     }
     out.lifo = o.lifo;
   }
-  if (o.timeout !== undefined) out.timeout = checkMs(o.timeout, "timeout", context, 1);
+  if (o.timeout !== undefined) out.timeout = checkMs(o.timeout, `${context}timeout`, 1);
   if (o.removeOnComplete !== undefined) {
     checkKeep(o.removeOnComplete, "removeOnComplete", context);
     out.removeOnComplete = structuredCopy(o.removeOnComplete);
@@ -264,11 +323,11 @@ export function validateJobOptions(opts: unknown, context = ""): StoredJobOption
   if (o.deduplication !== undefined) {
     const d = o.deduplication;
     if (typeof d !== "object" || d === null || Array.isArray(d)) {
-      throw new TypeError(`${context}deduplication must be { id?, ttl? }, got ${describe(d)}`);
+      throw new TypeError(`${context}deduplication must be { id?, ttl? }, got ${describeValue(d)}`);
     }
     const dd: { id?: string; ttl?: number } = {};
     if (d.id !== undefined) dd.id = checkName("deduplication.id", d.id, context);
-    if (d.ttl !== undefined) dd.ttl = checkMs(d.ttl, "deduplication.ttl", context, 1);
+    if (d.ttl !== undefined) dd.ttl = checkMs(d.ttl, `${context}deduplication.ttl`, 1);
     out.deduplication = dd;
   }
   if (o.groupId !== undefined) out.groupId = checkName("groupId", o.groupId, context);
@@ -277,7 +336,7 @@ export function validateJobOptions(opts: unknown, context = ""): StoredJobOption
       throw new RangeError(
         `${context}failParentOnChildFailure must be one of ${
           FAIL_PARENT_POLICIES.map((p) => `"${p}"`).join(", ")
-        }, got ${describe(o.failParentOnChildFailure)}`,
+        }, got ${describeValue(o.failParentOnChildFailure)}`,
       );
     }
     out.failParentOnChildFailure = o.failParentOnChildFailure;

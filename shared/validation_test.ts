@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import {
   assertJsonValue,
   createNewJob,
+  isJsonValue,
+  isValidJobName,
   resolveDeduplicationKey,
   validateJobName,
   validateJobOptions,
@@ -46,6 +48,127 @@ Deno.test("assertJsonValue names the path of a value that cannot round-trip", ()
 Deno.test("assertJsonValue accepts the same object twice when it is not a cycle", () => {
   const shared = { x: 1 };
   assertJsonValue({ a: shared, b: shared }, "payload");
+});
+
+/** A value nested `depth` levels deep (alternating arrays and objects) around `leaf`. */
+function nested(depth: number, leaf: unknown): unknown {
+  let v: unknown = leaf;
+  for (let i = 0; i < depth; i++) v = i % 2 ? { k: v } : [1, v];
+  return v;
+}
+
+/** The path `nested(depth, leaf)` puts its leaf at. */
+function nestedPath(depth: number): string {
+  let path = "$";
+  for (let i = depth - 1; i >= 0; i--) path += i % 2 ? ".k" : "[1]";
+  return path;
+}
+
+function messageOf(fn: () => unknown): string | undefined {
+  try {
+    fn();
+    return undefined;
+  } catch (e) {
+    return `${(e as Error).name}: ${(e as Error).message}`;
+  }
+}
+
+Deno.test("assertJsonValue gives the full message of the first bad value, however deep", () => {
+  const cases: [unknown, string][] = [
+    [{ a: [1, { b: NaN }] }, "$.a[1].b is NaN"],
+    [[1, "x", null, Infinity], "$[3] is Infinity"],
+    [{ ok: { x: 1 }, bad: { f: () => 1 } }, "$.bad.f is a function"],
+    [{ n: [10n] }, "$.n[0] is a BigInt (10n); convert it to a string or number"],
+    [{ s: Symbol("s") }, "$.s is a symbol"],
+    [[1, , 3], "$[1] is undefined"],
+    [undefined, "$ is undefined"],
+    [
+      { d: [new Date(0)] },
+      "$.d[0] is a Date, not a plain object (store date.toISOString() or " +
+      "date.getTime())",
+    ],
+    [{ m: new Map() }, "$.m is a Map, not a plain object"],
+    [{ first: -Infinity, second: NaN }, "$.first is -Infinity"],
+    [nested(10, () => 1), `${nestedPath(10)} is a function`],
+    [nested(100, NaN), `${nestedPath(100)} is NaN`],
+  ];
+  for (const [value, path] of cases) {
+    assert.equal(
+      messageOf(() => assertJsonValue(value, 'payload of job "send"')),
+      `TypeError: payload of job "send" is not JSON: ${path}`,
+    );
+  }
+});
+
+Deno.test("assertJsonValue finds cycles at any depth and names where they close", () => {
+  const a: Record<string, unknown> = { x: 1 };
+  a.list = [0, { back: a }];
+  assert.equal(
+    messageOf(() => assertJsonValue(a, "payload")),
+    "TypeError: payload is not JSON: $.list[1].back is a circular reference",
+  );
+  const top: Record<string, unknown> = {};
+  let cur = top;
+  for (let i = 0; i < 100; i++) {
+    const next: Record<string, unknown> = {};
+    cur.k = next;
+    cur = next;
+  }
+  cur.loop = top;
+  assert.equal(
+    messageOf(() => assertJsonValue(top, "payload")),
+    `TypeError: payload is not JSON: $${".k".repeat(100)}.loop is a circular reference`,
+  );
+});
+
+Deno.test("assertJsonValue accepts shared objects and deep values; isJsonValue agrees", () => {
+  const shared = { s: [1, 2] };
+  const cyclic: Record<string, unknown> = { a: 1 };
+  cyclic.self = { back: cyclic };
+  const values: unknown[] = [
+    null,
+    0,
+    -1.5,
+    "x",
+    true,
+    NaN,
+    undefined,
+    1n,
+    () => 1,
+    Symbol("s"),
+    [],
+    {},
+    Object.create(null),
+    { a: 1, b: [1, "x", null, { c: true }], u: undefined },
+    { a: [1, undefined] },
+    [, 1],
+    { a: { b: 2n } },
+    { d: new Date(0) },
+    new (class Thing {})(),
+    cyclic,
+    { x: shared, y: [shared, shared, { z: shared }] },
+    nested(63, 1),
+    nested(64, 1),
+    nested(65, 1),
+    nested(200, 1),
+    nested(200, undefined),
+    nested(200, { u: undefined }),
+  ];
+  for (const v of values) {
+    const ok = messageOf(() => assertJsonValue(v, "payload")) === undefined;
+    assert.equal(isJsonValue(v), ok, Deno.inspect(v, { depth: 3 }));
+  }
+  assert.equal(isJsonValue(nested(200, 1)), true);
+  assert.equal(isJsonValue({ x: shared, y: shared }), true);
+});
+
+Deno.test("isValidJobName accepts exactly what validateJobName accepts", () => {
+  for (
+    const name of ["send", "a".repeat(255), "a".repeat(256), "", "*", "a\nb", "a\u001fb", 1, null]
+  ) {
+    const ok = messageOf(() => validateJobName(name)) === undefined;
+    assert.equal(isValidJobName(name), ok, String(name));
+  }
 });
 
 Deno.test("validateJobOptions resolves human-readable delays", () => {

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { type StoreEvent, type StoreEventListener, validateQueueName } from "@conveyor/shared";
+import type { StoreEvent, StoreEventListener } from "@conveyor/shared";
 import { copyJson } from "./_copy.ts";
 
 /**
@@ -92,33 +92,4 @@ export class EventHub {
     this.#listeners.clear();
     this.#pending = [];
   }
-}
-
-const EVENT_TYPES = new Set<string>([
-  "waiting",
-  "waiting-children",
-  "delayed",
-  "active",
-  "progress",
-  "completed",
-  "failed",
-  "stalled",
-  "removed",
-  "paused",
-  "resumed",
-  "drained",
-  "cleaned",
-]);
-
-/** Check an event handed to `publish`: an object with a queue name and a store event type. */
-export function checkEvent(event: unknown): StoreEvent {
-  if (typeof event !== "object" || event === null) {
-    throw new TypeError(`event must be an object, got ${String(event)}`);
-  }
-  const e = event as StoreEvent;
-  validateQueueName(e.queueName);
-  if (!EVENT_TYPES.has(e.type)) {
-    throw new RangeError(`event type ${JSON.stringify(e.type)} is not a store event type`);
-  }
-  return e;
 }

@@ -6,19 +6,11 @@
  */
 
 import type { JobData, JobState, JobUpdate, ListOptions, SaveResult } from "@conveyor/shared";
-import { validateQueueName } from "@conveyor/shared";
+import { checkId, checkInt, checkState, checkToken, validateQueueName } from "@conveyor/shared";
 import { copyJob, copyJson } from "./_copy.ts";
 import { appendLine, type StoreCore } from "./_core.ts";
 import type { QueueState, Rec } from "./_queue.ts";
-import {
-  type CheckedJob,
-  checkId,
-  checkInt,
-  checkNewJob,
-  checkState,
-  checkToken,
-  checkUpdate,
-} from "./_validate.ts";
+import { type CheckedJob, checkNewJob, checkUpdate } from "./_validate.ts";
 
 /**
  * Save jobs in one atomic step, in input order: a job whose id or deduplication key is held

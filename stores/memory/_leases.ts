@@ -5,10 +5,17 @@
  * @module
  */
 
-import { type JobFailure, validateQueueName } from "@conveyor/shared";
+import {
+  checkFailure,
+  checkId,
+  checkMs,
+  checkToken,
+  type JobFailure,
+  validateQueueName,
+} from "@conveyor/shared";
 import { appendLine, type StoreCore } from "./_core.ts";
 import type { QueueState, Rec } from "./_queue.ts";
-import { checkFailure, checkId, checkMs, checkReturnValue, checkToken } from "./_validate.ts";
+import { checkReturnValue } from "./_validate.ts";
 
 function held(
   core: StoreCore,

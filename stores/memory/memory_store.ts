@@ -6,6 +6,13 @@
 
 import {
   ALL_JOB_NAMES,
+  checkEvent,
+  checkFetchOptions,
+  checkId,
+  checkInt,
+  checkMs,
+  checkState,
+  checkToken,
   type FetchOptions,
   type FlowJobRecord,
   InvalidJobStateError,
@@ -28,20 +35,12 @@ import {
 import { claim } from "./_claim.ts";
 import { copyJob, copyJson } from "./_copy.ts";
 import { StoreCore } from "./_core.ts";
-import { checkEvent, EventHub } from "./_events.ts";
+import { EventHub } from "./_events.ts";
 import { childDone, childFailed, saveFlow } from "./_flows.ts";
 import * as jobs from "./_jobs.ts";
 import * as leases from "./_leases.ts";
 import { clean, drain, recoverStalled, stalledJobs } from "./_maintenance.ts";
 import type { QueueState, Rec } from "./_queue.ts";
-import {
-  checkFetchOptions,
-  checkId,
-  checkInt,
-  checkMs,
-  checkState,
-  checkToken,
-} from "./_validate.ts";
 
 /** Options of {@linkcode MemoryStore}. */
 export interface MemoryStoreOptions {
