@@ -46,12 +46,23 @@ notice as (
     where w.queue = $1 and w.state = 'waiting' and w.id <> all (array(select id from claimed)))
 )`;
 
-/** The claimed jobs in claim order; the first row carries the payloads published. */
+/**
+ * The claimed jobs in claim order; the first row carries the payloads published.
+ *
+ * The claim's commit does not wait for the WAL flush (`synchronous_commit` off for this
+ * transaction only): a lease is not worth an fsync. Should the server crash before the flush,
+ * the claim is lost and the job is waiting again, exactly as if its lease had expired: the
+ * worker's completion is then refused by the fence (its token is unknown), and the job runs
+ * again (at least once, as after any crash). Every later synchronous commit (the completion
+ * among them) flushes the WAL up to and past the claim, so a durable completion never rests on
+ * a lost claim.
+ */
 const RETURN_CLAIMED = `
 select claimed.*,
   case when row_number() over (order by priority, order_key) = 1
        then array(select payload from notice where payload is not null) end as events
-from claimed order by priority, order_key`;
+from claimed, (select set_config('synchronous_commit', 'off', true)) as async_commit
+order by priority, order_key`;
 
 /**
  * Claim up to $4 jobs of queue $1, no limits: the job in claim order `slot` goes to worker

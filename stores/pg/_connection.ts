@@ -46,7 +46,7 @@ export class Connection {
     const result = await completeJobs(this.ready(), jobs);
     this.deliver(result.events);
     return result.ok;
-  });
+  }, { gather: true });
   readonly #options: PgStoreOptions;
   readonly #origin: string;
   #sql: postgres.Sql | undefined;

@@ -151,8 +151,8 @@ export async function completeJob(
   const queue = args.queueName(queueName);
   const id = args.text(jobId, "jobId");
   const token = args.text(lockToken, "lockToken");
-  const value = JSON.parse(args.json(returnValue, "return value"));
-  return await c.completions.push({ queue, id, token, value });
+  const json = args.json(returnValue, "return value");
+  return await c.completions.push({ queue, id, token, json });
 }
 
 /**
