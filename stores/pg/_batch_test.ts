@@ -61,3 +61,36 @@ pgTest("PgStore.completeJob: concurrent completions each get their own answer", 
     assert.equal(done?.attemptsMade, 1);
   });
 });
+
+pgTest(
+  "PgStore.saveJob: concurrent saves each get their own answer, duplicates included",
+  async () => {
+    await withStore(async (store) => {
+      const jobs = await Promise.all(
+        Array.from({ length: 30 }, (_, i) => createNewJob("t", { i }, { jobId: `j${i % 20}` })),
+      );
+      const bulk = await Promise.all(
+        Array.from({ length: 5 }, (_, i) => createNewJob("t", { i }, { jobId: `b${i}` })),
+      );
+      const [bulkResults, ...results] = await Promise.all([
+        store.saveBulk("q", bulk),
+        ...jobs.map((job) => store.saveJob("q", job)),
+      ]);
+      assert.deepEqual(bulkResults.map((r) => [r.id, r.duplicate]), [
+        ["b0", false],
+        ["b1", false],
+        ["b2", false],
+        ["b3", false],
+        ["b4", false],
+      ]);
+      // Jobs 20..29 reuse the ids of 0..9: exactly one save of each id wins.
+      for (let i = 0; i < 20; i++) {
+        const pair = [results[i], results[i + 20]].filter((r) => r !== undefined);
+        assert.ok(pair.every((r) => r.id === `j${i}`), `results carry the id j${i}`);
+        if (i < 10) assert.deepEqual(pair.map((r) => r.duplicate).sort(), [false, true]);
+        else assert.equal(results[i].duplicate, false);
+      }
+      assert.equal(await store.countJobs("q", "waiting"), 25);
+    });
+  },
+);

@@ -7,6 +7,7 @@
 
 import {
   ConveyorError,
+  type SaveResult,
   SchemaVersionError,
   StoreClosedError,
   type StoreEvent,
@@ -19,6 +20,8 @@ import { completeJobs, type Completion } from "./_finish.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
 import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
 import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
+import type { InsertRecord } from "./_rows.ts";
+import { insertJobs } from "./_save.ts";
 import type { PgStoreOptions } from "./pg_store.ts";
 import type { SaveContext } from "./pg_store_transaction.ts";
 
@@ -34,6 +37,9 @@ export function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));
 }
 
+/** What one save call got from a (coalesced) insert: its results, or its own error. */
+export type Saved = { results: SaveResult[]; error?: undefined } | { error: unknown };
+
 /** Owns the pool, the listener and the subscribers of one `PgStore`. */
 export class Connection {
   readonly schema: string;
@@ -47,8 +53,20 @@ export class Connection {
     this.deliver(result.events);
     return result.ok;
   }, { gather: true });
+  /**
+   * Coalesces this store's concurrent saves (`saveJob`, `saveBulk`) into one insert: one
+   * commit and one wake-up NOTIFY for all of them. NOTIFYing commits are serialised by the
+   * server, so one statement per save would cap concurrent adds at one commit at a time.
+   */
+  readonly saves: Coalescer<InsertRecord[], Saved> = new Coalescer(
+    (calls) => this.#save(calls),
+    { max: 1000, weight: (records) => records.length },
+  );
   readonly #options: PgStoreOptions;
   readonly #origin: string;
+  /** How payloads of this store's own statements (`json_build_object`) and `publish()` begin. */
+  readonly #echoSql: string;
+  readonly #echoJs: string;
   #sql: postgres.Sql | undefined;
   #owned = false;
   #db: Db | undefined;
@@ -63,6 +81,8 @@ export class Connection {
     // A leading "~" asks the schema's emit() to NOTIFY wake-ups only (see _migrations.ts); the
     // other events are returned, and sent in batches by the outbox (unless publish is wakeups).
     this.#origin = `~${crypto.randomUUID()}`;
+    this.#echoSql = `{"o" : "${this.#origin}"`;
+    this.#echoJs = `{"o":"${this.#origin}"`;
     this.onError = options.onError ?? ((error) => console.error("[@conveyor/store-pg]", error));
     this.hub = new EventHub((error) => this.onError(toError(error)));
   }
@@ -144,7 +164,7 @@ export class Connection {
     this.#closed = true;
     await this.#connecting?.catch(() => {});
     // Calls already running finish (and publish); queued ones are refused by ready().
-    await Promise.all([this.claimer.idle(), this.completions.idle()]);
+    await Promise.all([this.claimer.idle(), this.completions.idle(), this.saves.idle()]);
     this.hub.clear();
     await this.#outbox?.drain();
     await this.#listener?.stop();
@@ -206,6 +226,42 @@ export class Connection {
     }
   };
 
+  /**
+   * One insert for the records of several calls; each call gets its own results, as if the
+   * calls had run one after another. When a merged insert fails, each call runs alone, so an
+   * error reaches only the call that caused it.
+   */
+  async #save(calls: InsertRecord[][]): Promise<Saved[]> {
+    const db = this.ready();
+    if (calls.length > 1) {
+      let saved;
+      try {
+        saved = await insertJobs(db, calls.flat());
+      } catch {
+        saved = undefined;
+      }
+      if (saved) {
+        this.deliver(saved.events);
+        const out: Saved[] = [];
+        let from = 0;
+        for (const records of calls) {
+          out.push({ results: saved.results.slice(from, from + records.length) });
+          from += records.length;
+        }
+        return out;
+      }
+    }
+    return await Promise.all(calls.map(async (records): Promise<Saved> => {
+      try {
+        const saved = await insertJobs(db, records);
+        this.deliver(saved.events);
+        return { results: saved.results };
+      } catch (error) {
+        return { error };
+      }
+    }));
+  }
+
   /** How the store's own saves run and deliver their events. */
   saving(): SaveContext {
     return { db: this.ready(), atomic: this.transact, deliver: (p) => this.deliver(p) };
@@ -231,6 +287,10 @@ export class Connection {
   }
 
   #received(payload: string): void {
+    // Echoes of this store's own payloads (delivered when their statement returned) are dropped
+    // before parsing: their origin leads the payload (`emit()` and `encodePublished` both).
+    const head = payload.slice(0, 64);
+    if (head.startsWith(this.#echoSql) || head.startsWith(this.#echoJs)) return;
     try {
       const { origin, events } = decodePayload(payload);
       if (origin === this.#origin) return; // delivered when the statement returned

@@ -64,6 +64,19 @@ export function encodePublished(origin: string, event: StoreEvent): string {
   return text;
 }
 
+/**
+ * A listener's own copy of an event: nested values (`detail`) are cloned, the flat fields
+ * copied, which is what `structuredClone` gives for these plain objects, at a fraction of its
+ * cost on the hot path (an `active` and a `completed` event per job).
+ */
+function copyEvent(event: StoreEvent): StoreEvent {
+  const copy: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(event)) {
+    copy[key] = typeof value === "object" && value !== null ? structuredClone(value) : value;
+  }
+  return copy as unknown as StoreEvent;
+}
+
 /** Local subscribers, per queue. */
 export class EventHub {
   readonly #listeners = new Map<string, Set<StoreEventListener>>();
@@ -103,7 +116,7 @@ export class EventHub {
     if (!set) return;
     for (const listener of [...set]) {
       try {
-        listener(structuredClone(event));
+        listener(copyEvent(event));
       } catch (error) {
         this.#onError(error);
       }

@@ -15,15 +15,21 @@ import {
   type SaveResult,
 } from "@conveyor/shared";
 import * as args from "./_args.ts";
-import { type Connection, deliver } from "./_connection.ts";
+import { type Connection, deliver, type Saved } from "./_connection.ts";
 import * as finish from "./_finish.ts";
 import * as flows from "./_flows.ts";
 import { queries } from "./_queries.ts";
-import { saveMany, saveOne } from "./pg_store_transaction.ts";
+import { toInsertRecord } from "./_rows.ts";
 
-/** Save a new job in one statement; see {@linkcode StoreInterface.saveJob}. */
+/**
+ * Save a new job; see {@linkcode StoreInterface.saveJob}. Concurrent saves of this store go
+ * together into one statement (one commit, one wake-up NOTIFY).
+ */
 export async function saveJob(c: Connection, queueName: string, job: NewJob): Promise<SaveResult> {
-  return await saveOne(c.saving(), queueName, job);
+  c.ready();
+  const q = args.queueName(queueName);
+  const checked = args.newJob(job, `saveJob("${q}")`);
+  return unwrap(await c.saves.push([toInsertRecord(q, checked)]))[0];
 }
 
 /** Save many jobs in one statement; see {@linkcode StoreInterface.saveBulk}. */
@@ -32,7 +38,16 @@ export async function saveBulk(
   queueName: string,
   jobs: NewJob[],
 ): Promise<SaveResult[]> {
-  return await saveMany(c.saving(), queueName, jobs);
+  c.ready();
+  const q = args.queueName(queueName);
+  const checked = args.jobList(jobs, `saveBulk("${q}")`);
+  if (checked.length === 0) return [];
+  return unwrap(await c.saves.push(checked.map((j) => toInsertRecord(q, j))));
+}
+
+function unwrap(saved: Saved): SaveResult[] {
+  if ("results" in saved && saved.results) return saved.results;
+  throw saved.error;
 }
 
 /** Read one job, or `null`. */
