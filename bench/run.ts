@@ -108,7 +108,8 @@ async function cleanup(): Promise<Record<string, string>> {
 }
 
 let runCounter = 0;
-const runId = () => `${Date.now().toString(36)}${(runCounter++).toString(36)}`;
+/** `<base-36 start time>_<n>`: unique, and tells cleanup how old a leftover is. */
+const runId = () => `${Date.now().toString(36)}_${(runCounter++).toString(36)}`;
 
 function progress(i: number, total: number, s: System, label: string, r: ChildResult): void {
   const what = r.value !== undefined

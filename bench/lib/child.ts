@@ -40,7 +40,7 @@ export function parseArgs(argv: string[]): ChildOptions {
   delete rest.workload;
   return {
     workload,
-    runId: run ?? `r${Date.now().toString(36)}`,
+    runId: run ?? `${Date.now().toString(36)}_solo${Math.floor(Math.random() * 1e6)}`,
     role: role === "worker" ? "worker" : "producer",
     timeoutMs: int(timeout, 120_000),
     n: int(n, 10_000),

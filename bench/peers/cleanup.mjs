@@ -1,11 +1,22 @@
 // Makes the bench database exist and removes what crashed or killed runs left behind: schemas,
-// Redis keys and SQLite files named cvb_* (only the harness uses that prefix). Prints one
-// `INFO {json}` line with the servers' versions and settings for RESULTS.md. Run by bench/run.ts.
+// Redis keys and SQLite files named cvb_<base-36 start time>_… (only the harness uses that
+// prefix). Only names older than any run can live are dropped, so two harnesses running at once
+// leave each other alone. Prints one `INFO {json}` line with the servers' versions and settings
+// for RESULTS.md. Run by bench/run.ts.
 import { readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import pg from "pg";
 import Redis from "ioredis";
 import { PG_URL, REDIS_URL } from "../lib/child.ts";
+
+/** Longer than any child may run (10 min timeout + kill grace), with a margin. */
+const STALE_MS = 20 * 60_000;
+
+/** True for a harness name whose run started long enough ago (or that has no start time). */
+function stale(name) {
+  const m = /^cvb_([0-9a-z]{8})/.exec(name); // Date.now() in base 36 has 8 digits until 2059
+  return !m || Date.now() - parseInt(m[1], 36) > STALE_MS;
+}
 
 async function ensureDatabase() {
   const url = new URL(PG_URL);
@@ -33,8 +44,9 @@ async function dropLeftoverSchemas(info) {
     const { rows } = await client.query(
       "select nspname from pg_namespace where nspname like 'cvb\\_%'",
     );
-    for (const { nspname } of rows) await client.query(`drop schema if exists ${nspname} cascade`);
-    return rows.length;
+    const old = rows.map((r) => r.nspname).filter(stale);
+    for (const name of old) await client.query(`drop schema if exists ${name} cascade`);
+    return old.length;
   } finally {
     await client.end();
   }
@@ -52,7 +64,8 @@ async function dropLeftoverKeys(info) {
     do {
       const [next, keys] = await redis.scan(cursor, "MATCH", "cvb_*", "COUNT", 1000);
       cursor = next;
-      if (keys.length) dropped += await redis.unlink(...keys);
+      const old = keys.filter(stale);
+      if (old.length) dropped += await redis.unlink(...old);
     } while (cursor !== "0");
   } finally {
     redis.disconnect();
@@ -65,7 +78,7 @@ const timer = setTimeout(() => {
   process.exit(3);
 }, 60_000);
 function dropLeftoverFiles() {
-  const files = readdirSync(tmpdir()).filter((f) => f.startsWith("cvb_"));
+  const files = readdirSync(tmpdir()).filter((f) => f.startsWith("cvb_") && stale(f));
   for (const f of files) rmSync(`${tmpdir()}/${f}`, { force: true, recursive: true });
   return files.length;
 }
