@@ -132,6 +132,27 @@ function systemsTable(systems: System[], raw: Map<string, Map<Workload, ChildRes
   return markdown(["system", "runtime · versions", "settings"], rows);
 }
 
+/** How each peer is set up and why: its documented fast settings. */
+const PEER_NOTES = [
+  "- **pg-boss**: the worker fetches `batchSize` jobs per query and, with `burstWhenBatchFull`, " +
+  "fetches again at once while batches come back full; `useListenNotify` plus the queue's " +
+  "`notify` wakes idle workers at once. Both polling intervals are at their 0.5 s minimum, since " +
+  "a parent freed by its last child gets no NOTIFY and would otherwise wait the 30 s default.",
+  "- **graphile-worker**: the configuration of its performance page (`concurrentJobs` 24, " +
+  "`maxPoolSize` 25, `localQueue.size` 500, `completeJobBatchDelay` and `failJobBatchDelay` 0). " +
+  "It has no parent/child flows.",
+  "- **BullMQ**: worker `concurrency` 50, defaults otherwise. Its PostgreSQL backend is the one " +
+  "BullMQ 6 ships in the `bullmq` package itself (`createPostgresBackend`, with `pg` as the " +
+  "driver, migrated with `runMigrations` into the run's schema); no separate npm package is " +
+  "needed (and no separate one shows up on npm). Its pool has `max` 20, as its tuning notes advise " +
+  "sizing the pool for the concurrency.",
+  "- **Conveyor**: each store with its defaults, worker `concurrency` 50. The SQLite store wakes " +
+  "workers in other processes by polling (200 ms by default), which is its latency.",
+  "- Every peer runs under Node 22 and every Conveyor row under Deno. PostgreSQL runs with its " +
+  "defaults (`synchronous_commit` on), so one-at-a-time adds are bound by commit flushes; the " +
+  "machine is shared with other work, so compare rows of one run rather than runs.",
+];
+
 /** Everything writeResults needs. */
 export interface Report {
   out: string;
@@ -211,8 +232,7 @@ export function writeResults(r: Report): string {
     "",
     systemsTable(r.systems, r.raw),
     "",
-    "BullMQ's PostgreSQL backend is the one BullMQ 6 ships in the `bullmq` package itself " +
-      "(`createPostgresBackend`, with `pg` as its driver); no separate npm package is needed.",
+    ...PEER_NOTES,
     "",
     "## Machine",
     "",

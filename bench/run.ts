@@ -121,6 +121,9 @@ function progress(i: number, total: number, s: System, label: string, r: ChildRe
   console.error(`[${i}/${total}] ${s.id} ${label}: ${what} (${secs}s)`);
 }
 
+/** JSON.stringify replacer that writes Maps as objects. */
+const mapJson = (_: string, v: unknown) => (v instanceof Map ? Object.fromEntries(v) : v);
+
 /** Appends `r` to the list under `outer` → `inner`. */
 function record<K>(m: Map<string, Map<K, ChildResult[]>>, outer: string, inner: K, r: ChildResult) {
   const byKey = m.get(outer) ?? m.set(outer, new Map()).get(outer)!;
@@ -237,6 +240,12 @@ async function main(): Promise<number> {
     budgetNote,
     errors,
   });
+  // Every child's own report, for digging into a surprising cell (bench/out is not committed).
+  await Deno.mkdir(`${BENCH_DIR}/out`, { recursive: true });
+  await Deno.writeTextFile(
+    `${BENCH_DIR}/out/last-run.json`,
+    JSON.stringify({ raw: Object.fromEntries(raw), scaling: Object.fromEntries(scaling) }, mapJson),
+  );
   // Tables as `deno fmt` lays them out, so the committed file passes the root format check.
   await sh(denoPath(), ["fmt", "-q", "--config", `${ROOT_DIR}/deno.json`, f.out], 60_000)
     .catch((e) => console.error(`bench: could not format ${f.out}: ${e.message}`));
