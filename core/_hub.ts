@@ -30,8 +30,10 @@ export class QueueHub {
   readonly promoter: DelayedPromoter;
   #refs = 0;
   #workers = 0;
-  #listeners = new Set<HubListener>();
-  #wakers = new Set<() => void>();
+  // Arrays replaced on change (not Sets): each event walks them without an iterator allocation,
+  // and a walk already under way keeps the array it started with.
+  #listeners: HubListener[] = [];
+  #wakers: (() => void)[] = [];
   #waiters = new Map<string, Set<HubListener>>();
   #errorHandlers = new Set<(error: unknown) => void>();
   #onEmpty: () => void;
@@ -68,17 +70,19 @@ export class QueueHub {
 
   /** Receive every store event of the queue. */
   listen(listener: HubListener): () => void {
-    this.#listeners.add(listener);
-    return () => this.#listeners.delete(listener);
+    if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+    };
   }
 
   /** Register a worker: it is woken by `wake()` and keeps the promoter running. */
   attachWorker(wake: () => void, onError: (error: unknown) => void): () => void {
-    this.#wakers.add(wake);
+    if (!this.#wakers.includes(wake)) this.#wakers = [...this.#wakers, wake];
     this.#errorHandlers.add(onError);
     if (this.#workers++ === 0) this.promoter.start();
     return () => {
-      this.#wakers.delete(wake);
+      this.#wakers = this.#wakers.filter((w) => w !== wake);
       this.#errorHandlers.delete(onError);
       if (--this.#workers === 0) this.promoter.stop();
     };
@@ -102,7 +106,11 @@ export class QueueHub {
 
   /** Wake every worker of the queue (jobs may be waiting). */
   wake(): void {
-    for (const wake of this.#wakers) wake();
+    const wakers = this.#wakers;
+    for (let i = 0; i < wakers.length; i++) {
+      const wake = wakers[i];
+      if (this.#wakers === wakers || this.#wakers.includes(wake)) wake();
+    }
   }
 
   reportError(error: unknown): void {
@@ -122,7 +130,11 @@ export class QueueHub {
         break;
       }
     }
-    for (const listener of this.#listeners) {
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      const listener = listeners[i];
+      // One removed by an earlier listener of this walk no longer hears it (as with a Set).
+      if (this.#listeners !== listeners && !this.#listeners.includes(listener)) continue;
       try {
         listener(event);
       } catch (error) {

@@ -573,6 +573,7 @@ export class Worker<T = any, R = any> {
 
   #resolveIdle(): void {
     const waiters = this.#idleWaiters;
+    if (waiters.length === 0) return;
     this.#idleWaiters = [];
     for (const resolve of waiters) resolve();
   }

@@ -67,10 +67,17 @@ export function completeJob(
   lockToken: string,
   returnValue: unknown,
 ): boolean {
-  const lease = held(core, queueName, jobId, lockToken);
+  // held() inlined: no { q, rec } pair per completion.
+  if (!core.queues.has(queueName)) validateQueueName(queueName);
+  checkId(jobId, "jobId");
+  checkToken(lockToken, "lockToken");
+  const q = core.queues.get(queueName);
+  const rec = q?.jobs.get(jobId);
   const value = checkReturnValue(returnValue);
-  if (!lease) return false;
-  core.complete(lease.q, lease.rec, value, core.now());
+  if (q === undefined || rec === undefined) return false;
+  const job = rec.job;
+  if (job.state !== "active" || job.lockToken !== lockToken) return false;
+  core.complete(q, rec, value, core.now());
   return true;
 }
 
