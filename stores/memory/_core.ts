@@ -97,15 +97,14 @@ export class StoreCore {
 
   /** Publish an event about one job. */
   emitJob(rec: Rec, type: StoreEventType, detail?: StoreEvent["detail"]): void {
-    if (!this.events.listens(rec.job.queueName)) return;
-    const event: StoreEvent = {
-      type,
-      queueName: rec.job.queueName,
-      jobId: rec.job.id,
-      jobName: rec.job.name,
-    };
-    if (detail) event.detail = detail;
-    this.events.publish(event);
+    const job = rec.job;
+    if (!this.events.listens(job.queueName)) return;
+    // Built whole (no property added afterwards): two stable shapes, no map transition.
+    this.events.publish(
+      detail
+        ? { type, queueName: job.queueName, jobId: job.id, jobName: job.name, detail }
+        : { type, queueName: job.queueName, jobId: job.id, jobName: job.name },
+    );
   }
 
   /**

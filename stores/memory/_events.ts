@@ -82,7 +82,8 @@ export class EventHub {
         }
       }
     }
-    this.#pending = [];
+    // Emptied in place: one array for the store's life instead of one per delivery.
+    pending.length = 0;
     this.#scheduled = false;
   };
 
