@@ -42,6 +42,14 @@ bash scripts/npm_test.sh 2>&1 | tee "$LOG/npm.txt"
 npm_rc=${PIPESTATUS[0]}
 set -e
 
+# The benchmark harness in smoke mode (a few hundred jobs per workload, every system): it asserts
+# nothing about speed, only that the harness and every row still run. Needs PostgreSQL and Redis.
+if [ "${CI:-}" = "true" ] || (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  check "bench smoke (deno task bench:smoke --strict)" deno run -A bench/run.ts --smoke --strict
+else
+  echo "warning: no Redis on 127.0.0.1:6379: bench smoke skipped (it runs on CI)" >&2
+fi
+
 summary=$(deno run --quiet --allow-read scripts/summarize.ts "$LOG/deno.txt" "$LOG/npm.txt")
 echo
 echo "exit codes: deno test $deno_rc, npm packages $npm_rc; failed checks: $failed_checks"
