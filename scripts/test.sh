@@ -45,6 +45,7 @@ set -e
 # The benchmark harness in smoke mode (a few hundred jobs per workload, every system): it asserts
 # nothing about speed, only that the harness and every row still run. Needs PostgreSQL and Redis.
 if [ "${CI:-}" = "true" ] || (exec 3<>/dev/tcp/127.0.0.1/6379) 2>/dev/null; then
+  if [ -n "${CONVEYOR_PG_URL:-}" ]; then export BENCH_PG_URL="${BENCH_PG_URL:-${CONVEYOR_PG_URL%/*}/conveyor_bench}"; fi
   check "bench smoke (deno task bench:smoke --strict)" deno run -A bench/run.ts --smoke --strict
 else
   echo "warning: no Redis on 127.0.0.1:6379: bench smoke skipped (it runs on CI)" >&2
