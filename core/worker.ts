@@ -84,7 +84,10 @@ export class Worker<T = any, R = any> {
   #detach: (() => void) | undefined;
   #unlisten: (() => void) | undefined;
   #active = new Map<string, Entry>();
+  /** Units whose processor runs (or whose finish holds the slot; see #runOne). */
   #units = 0;
+  /** Units whose processor returned and whose finish is in flight without holding a slot. */
+  #finishing = 0;
   #fetching = false;
   #fetchAgain = false;
   #requested = 0;
@@ -263,7 +266,7 @@ export class Worker<T = any, R = any> {
     this.#unlisten?.();
     this.#detach?.();
     if (this.#fetchPromise) await this.#fetchPromise;
-    if (this.#units > 0) {
+    if (this.#units > 0 || this.#finishing > 0) {
       if (timeout === undefined) await this.#whenIdle();
       else {
         let timer: ReturnType<typeof setTimeout> | undefined;
@@ -274,6 +277,8 @@ export class Worker<T = any, R = any> {
         clearTimeout(timer);
       }
       if (this.#units > 0) this.#releaseAll();
+      // Finishes already issued are never abandoned: wait for their store calls.
+      while (this.#finishing > 0) await this.#whenIdle();
     }
     this.#leases.stop();
     for (const timer of [this.#stalledTimer, this.#limiterTimer, this.#backoffTimer]) {
@@ -369,7 +374,7 @@ export class Worker<T = any, R = any> {
       return;
     }
     if (this.#cfg.limiter) this.#armLimiter();
-    if (n === 0 && this.#units === 0 && !this.#drained) {
+    if (n === 0 && this.#units === 0 && this.#finishing === 0 && !this.#drained) {
       this.#drained = true;
       this.events.emit("drained", { queueName: this.name });
     }
@@ -486,16 +491,23 @@ export class Worker<T = any, R = any> {
       error = e;
     }
     if (unit.timer !== undefined) clearTimeout(unit.timer);
+    if (unit.released || entry.lost) {
+      this.#done(entry);
+      this.#unitDone(unit);
+      return;
+    }
+    const finish = failed
+      ? this.#finisher.fail(entry, toError(error))
+      : this.#finisher.complete(entry, value);
+    const overlapped = this.#overlapFinish(unit);
     try {
-      if (!unit.released && !entry.lost) {
-        if (failed) await this.#finisher.fail(entry, toError(error));
-        else await this.#finisher.complete(entry, value);
-      }
+      await finish;
     } catch (unexpected) {
       this.#error(unexpected, entry.data.id);
     } finally {
       this.#done(entry);
-      this.#unitDone(unit);
+      if (overlapped) this.#finishDone();
+      else this.#unitDone(unit);
     }
   }
 
@@ -532,23 +544,54 @@ export class Worker<T = any, R = any> {
       error = e;
     }
     if (unit.timer !== undefined) clearTimeout(unit.timer);
+    if (unit.released) {
+      for (const entry of entries) this.#done(entry);
+      this.#unitDone(unit);
+      return;
+    }
+    const err = failed ? toError(error) : undefined;
+    const finish = Promise.all(entries.map((entry, i) => {
+      if (entry.lost) return undefined;
+      if (err) return this.#finisher.fail(entry, err);
+      const result = Array.isArray(value) ? value[i] : value;
+      return result instanceof Error
+        ? this.#finisher.fail(entry, result)
+        : this.#finisher.complete(entry, result);
+    }));
+    const overlapped = this.#overlapFinish(unit);
     try {
-      if (!unit.released) {
-        const err = failed ? toError(error) : undefined;
-        await Promise.all(entries.map((entry, i) => {
-          if (entry.lost) return undefined;
-          if (err) return this.#finisher.fail(entry, err);
-          const result = Array.isArray(value) ? value[i] : value;
-          return result instanceof Error
-            ? this.#finisher.fail(entry, result)
-            : this.#finisher.complete(entry, result);
-        }));
-      }
+      await finish;
     } catch (unexpected) {
       this.#error(unexpected);
     } finally {
       for (const entry of entries) this.#done(entry);
-      this.#unitDone(unit);
+      if (overlapped) this.#finishDone();
+      else this.#unitDone(unit);
+    }
+  }
+
+  /**
+   * The processor of `unit` returned and its finish call was issued: free its slot now, so the
+   * next claim overlaps the completion's commit. At most `concurrency` finishes run this way;
+   * beyond that the unit keeps its slot until its finish resolves (as without overlap), so the
+   * leases held never exceed `concurrency` + finishes in flight <= 2 × `concurrency`. The job's
+   * entry stays in the running set (and under lease renewal) until its finish resolves.
+   * Returns whether the slot was freed early.
+   */
+  #overlapFinish(unit: Unit): boolean {
+    if (unit.released || this.#finishing >= this.#cfg.concurrency) return false;
+    this.#finishing++;
+    this.#unitDone(unit);
+    return true;
+  }
+
+  /** A finish started by #overlapFinish resolved. */
+  #finishDone(): void {
+    this.#finishing--;
+    if (this.#units === 0 && this.#finishing === 0) {
+      this.#resolveIdle();
+      // Nothing runs any more: look again (so `drained` is emitted once the queue is empty).
+      this.#queuePump();
     }
   }
 
@@ -559,15 +602,20 @@ export class Worker<T = any, R = any> {
   #unitDone(unit: Unit): void {
     if (unit.released) return; // already accounted for by #releaseAll
     this.#units--;
-    if (this.#units === 0) this.#resolveIdle();
+    if (this.#units === 0 && this.#finishing === 0) this.#resolveIdle();
+    this.#queuePump();
+  }
+
+  #queuePump(): void {
     if (!this.#pumpQueued && this.#state === RUNNING) {
       this.#pumpQueued = true;
       queueMicrotask(this.#deferredPump);
     }
   }
 
+  /** Resolves when no processor runs and no finish is in flight. */
   #whenIdle(): Promise<void> {
-    if (this.#units === 0) return Promise.resolve();
+    if (this.#units === 0 && this.#finishing === 0) return Promise.resolve();
     return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
