@@ -17,6 +17,7 @@ export * from "./store_interface.ts";
 export * from "./errors.ts";
 export * from "./validation.ts";
 export * from "./store_args.ts";
+export * from "./flow_shape.ts";
 export * from "./duration.ts";
 export * from "./backoff.ts";
 export * from "./hash.ts";

@@ -5,91 +5,19 @@
  * @module
  */
 
-import { FlowError, type SaveResult, validateQueueName } from "@conveyor/shared";
+import { checkFlowShape, FlowError, type FlowNode, type SaveResult } from "@conveyor/shared";
 import { jobKey, type StoreCore } from "./_core.ts";
 import type { QueueState, Rec } from "./_queue.ts";
 import { type CheckedJob, checkNewJob } from "./_validate.ts";
 
-interface Node {
-  queueName: string;
-  job: CheckedJob;
-  key: string;
-  parentKey: string | null;
-  children: Node[];
-}
+type Node = FlowNode<CheckedJob>;
 
 /**
  * Save one flow tree all-or-nothing. Every check runs before the first write, and the writes
  * run synchronously, so no other store operation sees part of the tree.
  */
 export function saveFlow(core: StoreCore, records: unknown): SaveResult[] {
-  if (!Array.isArray(records)) {
-    throw new TypeError(`saveFlow: jobs must be an array, got ${typeof records}`);
-  }
-  if (records.length === 0) throw new RangeError("saveFlow: jobs must not be empty");
-  const nodes: Node[] = [];
-  const byKey = new Map<string, Node>();
-  records.forEach((r, i) => {
-    const where = `saveFlow: jobs[${i}]`;
-    if (typeof r !== "object" || r === null) {
-      throw new TypeError(`${where} must be an object, got ${r === null ? "null" : typeof r}`);
-    }
-    const queueName = validateQueueName((r as { queueName?: unknown }).queueName);
-    const job = checkNewJob(r, where);
-    const key = jobKey(queueName, job.id);
-    if (byKey.has(key)) {
-      throw new FlowError(`Job "${job.id}" appears twice in the flow (queue "${queueName}")`);
-    }
-    const parentKey = job.parentId === null
-      ? null
-      : jobKey(job.parentQueueName ?? queueName, job.parentId);
-    const node: Node = { queueName, job, key, parentKey, children: [] };
-    nodes.push(node);
-    byKey.set(key, node);
-  });
-
-  // Structure: one root, every other job's parent in the list, counts matching, no cycle.
-  const roots: Node[] = [];
-  for (const n of nodes) {
-    const parent = n.parentKey === null ? undefined : byKey.get(n.parentKey);
-    if (parent) parent.children.push(n);
-    else roots.push(n);
-  }
-  if (roots.length !== 1) {
-    const ids = roots.map((n) => `"${n.job.id}"`).join(", ");
-    throw new FlowError(
-      roots.length === 0
-        ? "The flow has no root: every job names a parent inside the flow (a cycle)"
-        : `The flow must have exactly one root (one job whose parent is not in the flow), got ${roots.length}: ${ids}; is a parent missing?`,
-    );
-  }
-  const root = roots[0];
-  for (const n of nodes) {
-    if (n.job.pendingChildrenCount !== n.children.length) {
-      throw new FlowError(
-        `Job "${n.job.id}" has ${n.children.length} direct children in the flow but pendingChildrenCount ${n.job.pendingChildrenCount}`,
-      );
-    }
-    const ids = new Set<string>();
-    for (const c of n.children) {
-      if (ids.has(c.job.id)) {
-        throw new FlowError(
-          `Job "${n.job.id}" has two children with id "${c.job.id}" (in different queues); children of one parent need distinct ids`,
-        );
-      }
-      ids.add(c.job.id);
-    }
-  }
-  let reached = 0;
-  const stack = [root];
-  while (stack.length > 0) {
-    const n = stack.pop() as Node;
-    reached++;
-    stack.push(...n.children);
-  }
-  if (reached !== nodes.length) {
-    throw new FlowError("The flow is not one tree: some jobs form a cycle apart from the root");
-  }
+  const { nodes, root } = checkFlowShape(records, checkNewJob);
 
   // The root may be a duplicate add: then nothing is saved.
   const now = core.now();

@@ -7,91 +7,25 @@
  */
 
 import {
+  checkFlowShape,
   FlowError,
+  type FlowNode,
+  type FlowShape,
   type SaveResult,
   type StoredJobOptions,
-  validateQueueName,
 } from "@conveyor/shared";
 import type { Tx } from "./_db.ts";
 import { BRIEF, type Brief, failFinal, forgetCounted, remove } from "./_finish.ts";
 import { dedupHolder, emitMoved, emitState, insertJob, type Moved } from "./_jobs.ts";
 import { type CheckedJob, checkNewJob } from "./_validate.ts";
 
-interface Node {
-  queue: string;
-  job: CheckedJob;
-  key: string;
-  parentKey: string | null;
-  children: Node[];
-}
+type Node = FlowNode<CheckedJob>;
 
 const keyOf = (queue: string, id: string) => `${queue}\u0000${id}`;
 
 /** Check a flow's records and shape (no database access): its nodes, and its root. */
-export function checkFlow(records: unknown): { nodes: Node[]; root: Node } {
-  if (!Array.isArray(records)) {
-    throw new TypeError(`saveFlow: jobs must be an array, got ${typeof records}`);
-  }
-  if (records.length === 0) throw new RangeError("saveFlow: jobs must not be empty");
-  const nodes: Node[] = [];
-  const byKey = new Map<string, Node>();
-  records.forEach((r, i) => {
-    const where = `saveFlow: jobs[${i}]`;
-    if (typeof r !== "object" || r === null) {
-      throw new TypeError(`${where} must be an object, got ${r === null ? "null" : typeof r}`);
-    }
-    const queue = validateQueueName((r as { queueName?: unknown }).queueName);
-    const job = checkNewJob(r, where);
-    const key = keyOf(queue, job.id);
-    if (byKey.has(key)) {
-      throw new FlowError(`Job "${job.id}" appears twice in the flow (queue "${queue}")`);
-    }
-    const parentKey = job.parentId === null
-      ? null
-      : keyOf(job.parentQueueName ?? queue, job.parentId);
-    const node: Node = { queue, job, key, parentKey, children: [] };
-    nodes.push(node);
-    byKey.set(key, node);
-  });
-  const roots: Node[] = [];
-  for (const n of nodes) {
-    const parent = n.parentKey === null ? undefined : byKey.get(n.parentKey);
-    if (parent) parent.children.push(n);
-    else roots.push(n);
-  }
-  if (roots.length !== 1) {
-    throw new FlowError(
-      roots.length === 0
-        ? "The flow has no root: every job names a parent inside the flow (a cycle)"
-        : `The flow must have exactly one root (one job whose parent is not in the flow), got ${roots.length}: ${
-          roots.map((n) => `"${n.job.id}"`).join(", ")
-        }; is a parent missing?`,
-    );
-  }
-  for (const n of nodes) {
-    if (n.job.pendingChildrenCount !== n.children.length) {
-      throw new FlowError(
-        `Job "${n.job.id}" has ${n.children.length} direct children in the flow but pendingChildrenCount ${n.job.pendingChildrenCount}`,
-      );
-    }
-    const ids = new Set(n.children.map((c) => c.job.id));
-    if (ids.size !== n.children.length) {
-      throw new FlowError(
-        `Job "${n.job.id}" has two children with one id (in different queues); children of one parent need distinct ids`,
-      );
-    }
-  }
-  let reached = 0;
-  const stack = [roots[0]];
-  while (stack.length > 0) {
-    const n = stack.pop() as Node;
-    reached++;
-    stack.push(...n.children);
-  }
-  if (reached !== nodes.length) {
-    throw new FlowError("The flow is not one tree: some jobs form a cycle apart from the root");
-  }
-  return { nodes, root: roots[0] };
+export function checkFlow(records: unknown): FlowShape<CheckedJob> {
+  return checkFlowShape(records, checkNewJob);
 }
 
 /** Save a checked flow inside the caller's transaction; see `StoreInterface.saveFlow`. */
@@ -99,31 +33,31 @@ export function saveFlow(tx: Tx, nodes: Node[], root: Node): SaveResult[] {
   const db = tx.db;
   const exists = (queue: string, id: string) =>
     db.get("SELECT 1 FROM {jobs} WHERE queue = ? AND id = ?", queue, id) !== undefined;
-  let existing: string | null = exists(root.queue, root.job.id) ? root.job.id : null;
+  let existing: string | null = exists(root.queueName, root.job.id) ? root.job.id : null;
   if (existing === null && root.job.deduplicationKey !== null) {
-    existing = dedupHolder(tx, root.queue, root.job.deduplicationKey, true);
+    existing = dedupHolder(tx, root.queueName, root.job.deduplicationKey, true);
   }
   if (existing !== null) {
     return nodes.map((n) => ({ id: n === root ? existing : n.job.id, duplicate: true }));
   }
   const keys = new Set<string>();
   for (const n of nodes) {
-    if (n !== root && exists(n.queue, n.job.id)) {
-      throw new FlowError(`Job "${n.job.id}" already exists in queue "${n.queue}"`);
+    if (n !== root && exists(n.queueName, n.job.id)) {
+      throw new FlowError(`Job "${n.job.id}" already exists in queue "${n.queueName}"`);
     }
     const dk = n.job.deduplicationKey;
     if (dk === null) continue;
-    const qk = keyOf(n.queue, dk);
-    if (keys.has(qk) || (n !== root && dedupHolder(tx, n.queue, dk, true) !== null)) {
+    const qk = keyOf(n.queueName, dk);
+    if (keys.has(qk) || (n !== root && dedupHolder(tx, n.queueName, dk, true) !== null)) {
       throw new FlowError(
-        `Deduplication key "${dk}" of job "${n.job.id}" is already held in queue "${n.queue}"`,
+        `Deduplication key "${dk}" of job "${n.job.id}" is already held in queue "${n.queueName}"`,
       );
     }
     keys.add(qk);
   }
   let outside: { seq: number; state: string } | undefined;
   if (root.job.parentId !== null) {
-    const pq = root.job.parentQueueName ?? root.queue;
+    const pq = root.job.parentQueueName ?? root.queueName;
     outside = db.get(
       "SELECT seq, state FROM {jobs} WHERE queue = ? AND id = ?",
       pq,
@@ -135,7 +69,7 @@ export function saveFlow(tx: Tx, nodes: Node[], root: Node): SaveResult[] {
       );
     }
   }
-  const moved: Moved[] = nodes.map((n) => insertJob(tx, n.queue, n.job));
+  const moved: Moved[] = nodes.map((n) => insertJob(tx, n.queueName, n.job));
   if (outside?.state === "waiting-children") {
     db.run("UPDATE {jobs} SET pending_children = pending_children + 1 WHERE seq = ?", outside.seq);
   }
