@@ -9,6 +9,7 @@ import type { Db } from "./_db.ts";
 import { RELEASE_PARENTS, RELEASED_NOTICE, trim } from "./_finish.ts";
 import type { Transact } from "./_claim.ts";
 import { applyChildFailure } from "./_flows.ts";
+import { perState } from "./_queries.ts";
 
 /**
  * Handle the expired leases of queue $1: each stall is counted; jobs that stalled at most $2
@@ -96,13 +97,14 @@ export async function recoverStalled(
 }
 
 /**
- * Remove up to $4 (null: all) jobs of queue $1 in state $2 that finished (completed/failed) or
- * were added (other states) more than $3 ms ago; never active ones. Origin $5.
+ * Remove up to $4 (null: all) jobs of queue $1 in state $2 (also named in the statement: see
+ * `stateFilter`) that finished (completed/failed) or were added (other states) more than $3 ms
+ * ago; never active ones. Origin $5.
  */
-const CLEAN = (s: string) => `
+const CLEAN = perState((s, filter) => `
 with doomed as (
   select queue, id from ${s}.jobs
-  where queue = $1 and state = $2 and state <> 'active'
+  where queue = $1 and ${filter} and state <> 'active'
     and (case when state in ('completed', 'failed') then finished_at else created_at end)
         < ${s}.now_ms() - $3::bigint
   order by seq
@@ -120,7 +122,7 @@ notice as (
     json_build_object('state', $2::text)) as payload
   union all ${RELEASED_NOTICE(s, "$5")}
 )
-select array(select id from removed order by seq) as ids, array(select payload from notice) as events`;
+select array(select id from removed order by seq) as ids, array(select payload from notice) as events`);
 
 /** Clean finished or old jobs. */
 export async function clean(
@@ -130,28 +132,32 @@ export async function clean(
   grace: number,
   limit: number | null,
 ): Promise<{ ids: string[]; events: string[] }> {
-  const [row] = await db.query(CLEAN, [queue, state, Math.round(grace), limit, db.origin]);
+  const [row] = await db.query(CLEAN(state), [queue, state, Math.round(grace), limit, db.origin]);
   return { ids: row.ids as string[], events: row.events as string[] };
 }
 
 /**
- * Remove the waiting jobs of queue $1, and delayed ones when $2; origin $3. Reports whether a
- * removed flow child released a parent into this queue (drain again).
+ * Remove the queue's ($1) jobs in `states`; origin $2. Reports whether a removed flow child
+ * released a parent into this queue (drain again).
  */
-const DRAIN = (s: string) => `
+const drainStatement = (states: string) => (s: string) => `
 with removed as (
   delete from ${s}.jobs
-  where queue = $1 and (state = 'waiting' or ($2::boolean and state = 'delayed'))
+  where queue = $1 and state in (${states})
   returning id, parent_queue, parent_id, parent_notified
 ),
 ${RELEASE_PARENTS(s, "removed")},
 notice as (
-  select ${s}.emit($3, $1, 'drained', array(select id from removed)) as payload
-  union all ${RELEASED_NOTICE(s, "$3")}
+  select ${s}.emit($2, $1, 'drained', array(select id from removed)) as payload
+  union all ${RELEASED_NOTICE(s, "$2")}
 )
 select (select count(*) from removed)::int as n,
   exists (select from parents where queue = $1 and state <> 'waiting-children') as again,
   array(select payload from notice) as events`;
+
+/** Drain the waiting jobs (jobs_waiting), or the waiting and delayed ones (and jobs_delayed). */
+const DRAIN_WAITING = drainStatement("'waiting'");
+const DRAIN_ALL = drainStatement("'waiting', 'delayed'");
 
 /** Drain a queue; repeats while removed flow children release parents into it. */
 export async function drain(
@@ -162,7 +168,7 @@ export async function drain(
   let removed = 0;
   const events: string[] = [];
   for (let round = 0; round < 100; round++) {
-    const [row] = await db.query(DRAIN, [queue, withDelayed, db.origin]);
+    const [row] = await db.query(withDelayed ? DRAIN_ALL : DRAIN_WAITING, [queue, db.origin]);
     removed += row.n as number;
     events.push(...row.events as string[]);
     if (!row.again) break;

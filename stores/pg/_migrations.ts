@@ -10,10 +10,16 @@
  * | claim (`fetchNextJob(s)`) | `jobs_waiting (queue, priority, order_key) where state = 'waiting'` |
  * | promotion, next delayed time | `jobs_delayed (queue, delay_until) where state = 'delayed'` |
  * | stalled leases, active and group counts | `jobs_active (queue, lock_until) where state = 'active'` |
- * | `listJobs`, `countJobs`, `drain` | `jobs_state (queue, state, seq)` |
+ * | flow parents waiting for children | `jobs_waiting_children (queue, seq) where state = 'waiting-children'` |
  * | `clean`, `removeOnComplete/Fail` trims | `jobs_finished (queue, state, finished_at)` |
  * | flow children | `jobs_parent (parent_queue, parent_id)` |
  * | deduplication | unique `jobs_dedup (queue, dedup_key) where dedup_held` |
+ *
+ * `listJobs`, `countJobs`, `clean` and the group counts of one state use that state's partial
+ * index (completed and failed jobs always have a `finished_at`: `jobs_finished`); the statements
+ * name the state as a literal so the planner can. Version 1 also had a full index `jobs_state
+ * (queue, state, seq)`; version 2 drops it: it took a new entry on every insert, claim and
+ * completion (a state change is never a HOT update) only to save the sort by `seq` of a listing.
  *
  * @module
  */
@@ -129,6 +135,14 @@ begin
 end $$;
 `,
   },
+  {
+    version: 2,
+    name: "partial index per state instead of jobs_state (one index entry less per change)",
+    up: (s) => `
+create index jobs_waiting_children on ${s}.jobs (queue, seq) where state = 'waiting-children';
+drop index ${s}.jobs_state;
+`,
+  },
 ];
 
 /** The newest schema version this store knows. */
@@ -168,8 +182,9 @@ export function assertNotTooNew(schema: string, version: number): void {
 export type Begin = <T>(fn: (tx: SqlLike) => Promise<T>) => Promise<T>;
 
 /**
- * Bring `schema` to {@linkcode SCHEMA_VERSION}: creates the schema when missing and applies the
- * missing migrations in order, in one transaction holding an advisory lock on the schema name.
+ * Bring `schema` to {@linkcode SCHEMA_VERSION} (or to version `to`, for tests of upgrades):
+ * creates the schema when missing and applies the missing migrations in order, in one
+ * transaction holding an advisory lock on the schema name.
  *
  * @returns the version before and after
  * @throws {SchemaVersionError} when the schema is newer than this store knows
@@ -178,10 +193,11 @@ export async function migrate(
   sql: SqlLike,
   begin: Begin,
   schema: string,
+  to: number = SCHEMA_VERSION,
 ): Promise<{ from: number; to: number }> {
   const current = await schemaVersion(sql, schema);
   assertNotTooNew(schema, current);
-  if (current === SCHEMA_VERSION) return { from: current, to: current };
+  if (current >= to) return { from: current, to: current };
   const s = quoteIdent(schema);
   return await begin(async (tx) => {
     await tx.unsafe("select pg_advisory_xact_lock(hashtext('conveyor:migrate'), hashtext($1))", [
@@ -195,13 +211,13 @@ export async function migrate(
     assertNotTooNew(schema, before);
     if (before === 0) await tx.unsafe(MIGRATIONS_TABLE(s));
     for (const m of MIGRATIONS) {
-      if (m.version <= before) continue;
+      if (m.version <= before || m.version > to) continue;
       await tx.unsafe(m.up(s, channelOf(schema)));
       await tx.unsafe(`insert into ${s}.migrations (version, name) values ($1, $2)`, [
         m.version,
         m.name,
       ]);
     }
-    return { from: before, to: SCHEMA_VERSION };
+    return { from: before, to: Math.max(before, to) };
   });
 }

@@ -5,21 +5,67 @@
  */
 
 import type { JobData } from "@conveyor/shared";
-import { type Db, numOrNull } from "./_db.ts";
+import { type Db, numOrNull, type Statement } from "./_db.ts";
 import { jobColumns, rowToJob } from "./_rows.ts";
+
+/**
+ * The condition selecting jobs in `state` (`null`: every state), with the state as a literal,
+ * so the planner can use the state's partial index (a parameter would hide it): `jobs_waiting`,
+ * `jobs_delayed`, `jobs_active`, `jobs_waiting_children`, and for completed and failed jobs
+ * (which always have a `finished_at`) `jobs_finished`. Every state gets its own statement.
+ */
+export function stateFilter(state: string | null, alias = ""): string {
+  const a = alias ? `${alias}.` : "";
+  switch (state) {
+    case null:
+      return "true";
+    case "waiting":
+    case "delayed":
+    case "active":
+    case "waiting-children":
+      return `${a}state = '${state}'`;
+    case "completed":
+    case "failed":
+      return `${a}state = '${state}' and ${a}finished_at is not null`;
+    default:
+      throw new RangeError(`Unknown job state ${JSON.stringify(state)}`);
+  }
+}
+
+/**
+ * One statement per state from `make(s, filter)` ({@linkcode stateFilter}), each made once, so
+ * that it is rendered and prepared once per schema.
+ */
+export function perState(
+  make: (s: string, filter: string) => string,
+): (state: string | null) => Statement {
+  const made = new Map<string | null, Statement>();
+  return (state) => {
+    let statement = made.get(state);
+    if (statement === undefined) {
+      const filter = stateFilter(state);
+      statement = (s) => make(s, filter);
+      made.set(state, statement);
+    }
+    return statement;
+  };
+}
 
 /** One job by primary key. */
 const GET = (s: string) => `select ${jobColumns()} from ${s}.jobs where queue = $1 and id = $2`;
 
-/** Jobs of queue $1 in state $2 (null: all), by seq; offset $3, limit $4 (jobs_state). */
-const LIST = (s: string) => `
+/**
+ * Jobs of queue $1 in one state (all: primary key), by seq; offset $2, limit $3. The state's
+ * partial index finds them; a sort puts them in seq order.
+ */
+const LIST = perState((s, filter) => `
 select ${jobColumns()} from ${s}.jobs
-where queue = $1 and ($2::text is null or state = $2)
-order by seq offset $3 limit $4`;
+where queue = $1 and ${filter}
+order by seq offset $2 limit $3`);
 
-/** Jobs of queue $1 in state $2 (null: all) (jobs_state). */
-const COUNT = (s: string) => `
-select count(*)::int as n from ${s}.jobs where queue = $1 and ($2::text is null or state = $2)`;
+/** Jobs of queue $1 in one state (all: primary key). */
+const COUNT = perState((s, filter) => `
+select count(*)::int as n from ${s}.jobs where queue = $1 and ${filter}`);
 
 /** Earliest due time of the queue's delayed jobs (jobs_delayed). */
 const NEXT_DELAYED = (s: string) => `
@@ -47,9 +93,9 @@ select ${jobColumns()} from ${s}.jobs
 where queue = $1 and dedup_key = $2 and dedup_held
   and (dedup_until is null or dedup_until > ${s}.now_ms())`;
 
-/** Jobs of group $2 of queue $1 in state $3 (jobs_active / jobs_waiting). */
-const GROUP_COUNT = (s: string) => `
-select count(*)::int as n from ${s}.jobs where queue = $1 and group_id = $2 and state = $3`;
+/** Jobs of group $2 of queue $1 in one state (jobs_active / jobs_waiting). */
+const GROUP_COUNT = perState((s, filter) => `
+select count(*)::int as n from ${s}.jobs where queue = $1 and group_id = $2 and ${filter}`);
 
 /** The read side of the store. */
 export const queries = {
@@ -64,10 +110,10 @@ export const queries = {
     offset: number,
     limit: number,
   ): Promise<JobData[]> {
-    return (await db.query(LIST, [queue, state, offset, limit])).map(rowToJob);
+    return (await db.query(LIST(state), [queue, offset, limit])).map(rowToJob);
   },
   async countJobs(db: Db, queue: string, state: string | null): Promise<number> {
-    return (await db.query(COUNT, [queue, state]))[0].n as number;
+    return (await db.query(COUNT(state), [queue]))[0].n as number;
   },
   async nextDelayed(db: Db, queue: string): Promise<number | null> {
     return numOrNull((await db.query(NEXT_DELAYED, [queue]))[0].t);
@@ -86,6 +132,6 @@ export const queries = {
     return row ? rowToJob(row) : null;
   },
   async groupCount(db: Db, queue: string, group: string, state: string): Promise<number> {
-    return (await db.query(GROUP_COUNT, [queue, group, state]))[0].n as number;
+    return (await db.query(GROUP_COUNT(state), [queue, group]))[0].n as number;
   },
 };
