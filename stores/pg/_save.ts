@@ -11,11 +11,13 @@ import type { Db } from "./_db.ts";
 import type { InsertRecord } from "./_rows.ts";
 
 /**
- * Insert jobs read from a JSON array ($1), publishing with origin $2. A deduplication key whose
- * ttl ran out stops holding first (`expired`), so a new job may take it. Returns the inserted
- * jobs and the payloads published.
+ * Insert jobs read from a JSON array ($1), publishing with origin $2. With `dedup` (some job has
+ * a deduplication key), a key whose ttl ran out stops holding first (`expired`), so a new job may
+ * take it. Returns one row: how many jobs were inserted (`n`), the payloads published, and, only
+ * when some job was not inserted, which ones were (`[queue, id]` pairs): sending a row back per
+ * job would cost the client more than the rest of the statement.
  */
-const INSERT = (s: string) => `
+const insertStatement = (dedup: boolean) => (s: string) => `
 with input as (
   select queue, id, name, data, opts, coalesce(priority, 0) as priority,
     coalesce(lifo, false) as lifo, coalesce(delay, 0) as delay, group_id, dedup_key, dedup_ttl,
@@ -27,14 +29,18 @@ with input as (
     delay bigint, group_id text, dedup_key text, dedup_ttl bigint, parent_queue text,
     parent_id text, pending_children integer, parent_policy text,
     complete_keep integer, complete_age bigint, fail_keep integer, fail_age bigint)
-),
+),${
+  dedup
+    ? `
 expired as (
   update ${s}.jobs j set dedup_held = false
   from input
   where j.queue = input.queue and j.dedup_key = input.dedup_key
     and j.dedup_held and j.dedup_until <= ${s}.now_ms()
   returning j.id
-),
+),`
+    : ""
+}
 inserted as (
   insert into ${s}.jobs (queue, id, name, data, opts, state, priority, lifo, created_at,
     delay_until, group_id, dedup_key, dedup_held, dedup_until, parent_queue, parent_id,
@@ -47,18 +53,28 @@ inserted as (
     case when delay > 0 then ${s}.now_ms() + delay end,
     group_id, dedup_key, dedup_key is not null, ${s}.now_ms() + dedup_ttl, parent_queue,
     parent_id, pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age
-  from input
-  where (select count(*) from expired) >= 0  -- release expired keys before inserting
+  from input${
+  dedup
+    ? `
+  where (select count(*) from expired) >= 0  -- release expired keys before inserting`
+    : ""
+}
   on conflict do nothing
   returning queue, id, state, seq
 ),
 notice as (
   select ${s}.emit($2, queue, state, array_agg(id order by seq)) as payload
   from inserted group by queue, state
-)
-select queue, id,
-  case when row_number() over () = 1 then array(select payload from notice) end as events
-from inserted`;
+),
+counted as (select count(*)::int as n from inserted)
+select n,
+  case when n < (select count(*) from input) then
+    (select json_agg(json_build_array(queue, id)) from inserted) end as inserted,
+  array(select payload from notice) as events
+from counted`;
+
+const INSERT = insertStatement(false);
+const INSERT_DEDUP = insertStatement(true);
 
 /** For jobs that were not inserted: the id of the job holding their id or key. */
 const HOLDERS = (s: string) => `
@@ -129,19 +145,23 @@ export async function insertJobs(db: Db, records: InsertRecord[]): Promise<Inser
   });
   const events: string[] = [];
   if (send.length > 0) {
-    const rows = await db.values(INSERT, [
+    const dedup = send.some((i) => records[i].dedup_key !== null);
+    const [[n, pairs, payloads]] = await db.values(dedup ? INSERT_DEDUP : INSERT, [
       JSON.stringify(send.map((i) => wire(records[i]))),
       db.origin,
     ]);
-    const done = new Set<string>();
-    for (const [queue, id, payloads] of rows) {
-      done.add(`${queue}\u0000${id}`);
-      if (Array.isArray(payloads)) events.push(...payloads as string[]);
+    if (Array.isArray(payloads)) events.push(...payloads as string[]);
+    let done: Set<string> | undefined;
+    if (n !== send.length) {
+      done = new Set();
+      for (const [queue, id] of (pairs ?? []) as [string, string][]) {
+        done.add(`${queue}\u0000${id}`);
+      }
     }
     const missing: number[] = [];
     for (const i of send) {
       const r = records[i];
-      if (done.has(`${r.queue}\u0000${r.id}`)) {
+      if (done === undefined || done.has(`${r.queue}\u0000${r.id}`)) {
         results[i] = { id: r.id, duplicate: false };
         inserted[i] = true;
       } else missing.push(i);
