@@ -123,70 +123,67 @@ export interface Inserted {
  * Insert `records` in one statement. Results are in input order; a record whose id or key is
  * already held (in the database, or earlier in the same list) is a duplicate carrying the id of
  * the job that holds it.
+ *
+ * Every record is sent, duplicates within the list included: the insert takes them in order,
+ * so the first of a list's records with one id or key wins and the others conflict with it, as
+ * with one held in the database. Only when some record was not inserted does the client work
+ * out which (the first record of each inserted id is the inserted one) and ask for the holders.
  */
 export async function insertJobs(db: Db, records: InsertRecord[]): Promise<Inserted> {
-  const results: SaveResult[] = new Array(records.length);
-  const inserted: boolean[] = new Array(records.length).fill(false);
-  // Duplicates inside the list: later records lose to the first with the same id or key.
-  const firstById = new Map<string, number>();
-  const firstByKey = new Map<string, number>();
-  const sameAs: (number | "id" | undefined)[] = [];
-  const send: number[] = [];
-  records.forEach((r, i) => {
-    const idKey = `${r.queue}\u0000${r.id}`;
-    const dedupKey = r.dedup_key === null ? null : `${r.queue}\u0000${r.dedup_key}`;
-    if (firstById.has(idKey)) sameAs[i] = "id";
-    else if (dedupKey !== null && firstByKey.has(dedupKey)) sameAs[i] = firstByKey.get(dedupKey);
-    else {
-      firstById.set(idKey, i);
-      if (dedupKey !== null) firstByKey.set(dedupKey, i);
-      send.push(i);
-    }
-  });
+  const n = records.length;
+  const results: SaveResult[] = new Array(n);
+  const inserted: boolean[] = new Array(n);
   const events: string[] = [];
-  if (send.length > 0) {
-    const dedup = send.some((i) => records[i].dedup_key !== null);
-    const [[n, pairs, payloads]] = await db.values(dedup ? INSERT_DEDUP : INSERT, [
-      JSON.stringify(send.map((i) => wire(records[i]))),
-      db.origin,
-    ]);
-    if (Array.isArray(payloads)) events.push(...payloads as string[]);
-    let done: Set<string> | undefined;
-    if (n !== send.length) {
-      done = new Set();
-      for (const [queue, id] of (pairs ?? []) as [string, string][]) {
-        done.add(`${queue}\u0000${id}`);
-      }
+  if (n === 0) return { results, inserted, events };
+  let dedup = false;
+  let json = "[";
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    if (r.dedup_key !== null) dedup = true;
+    json += (i === 0 ? "" : ",") + JSON.stringify(wire(r));
+  }
+  json += "]";
+  const [[count, pairs, payloads]] = await db.values(dedup ? INSERT_DEDUP : INSERT, [
+    json,
+    db.origin,
+  ]);
+  if (Array.isArray(payloads)) events.push(...payloads as string[]);
+  if (count === n) {
+    for (let i = 0; i < n; i++) {
+      results[i] = { id: records[i].id, duplicate: false };
+      inserted[i] = true;
     }
-    const missing: number[] = [];
-    for (const i of send) {
-      const r = records[i];
-      if (done === undefined || done.has(`${r.queue}\u0000${r.id}`)) {
-        results[i] = { id: r.id, duplicate: false };
-        inserted[i] = true;
-      } else missing.push(i);
-    }
-    if (missing.length > 0) {
-      const holders = await db.values(HOLDERS, [
-        JSON.stringify(
-          missing.map((i) => ({
-            i,
-            queue: records[i].queue,
-            id: records[i].id,
-            dedup_key: records[i].dedup_key,
-          })),
-        ),
-      ]);
-      for (const [i, holder] of holders) {
-        const index = Number(i);
-        results[index] = { id: (holder as string | null) ?? records[index].id, duplicate: true };
-      }
+    return { results, inserted, events };
+  }
+  // Inserted ids not yet matched to a record: the first record with that id took it.
+  const unmatched = new Set<string>();
+  for (const [queue, id] of (pairs ?? []) as [string, string][]) {
+    unmatched.add(`${queue}\u0000${id}`);
+  }
+  const missing: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = records[i];
+    if (unmatched.delete(`${r.queue}\u0000${r.id}`)) {
+      results[i] = { id: r.id, duplicate: false };
+      inserted[i] = true;
+    } else {
+      inserted[i] = false;
+      missing.push(i);
     }
   }
-  records.forEach((r, i) => {
-    const first = sameAs[i];
-    if (first === "id") results[i] = { id: r.id, duplicate: true };
-    else if (first !== undefined) results[i] = { id: results[first].id, duplicate: true };
-  });
+  const holders = await db.values(HOLDERS, [
+    JSON.stringify(
+      missing.map((i) => ({
+        i,
+        queue: records[i].queue,
+        id: records[i].id,
+        dedup_key: records[i].dedup_key,
+      })),
+    ),
+  ]);
+  for (const [i, holder] of holders) {
+    const index = Number(i);
+    results[index] = { id: (holder as string | null) ?? records[index].id, duplicate: true };
+  }
   return { results, inserted, events };
 }
