@@ -1,7 +1,7 @@
-// Renews the leases of a worker's running jobs: one timer for the whole worker, armed only
-// while jobs run, instead of one timer per job.
+// Renews the leases of a worker's running and prefetched jobs: one timer for the whole worker,
+// armed only while it holds jobs, instead of one timer per job.
 
-import type { StoreInterface } from "@conveyor/shared";
+import type { JobData, StoreInterface } from "@conveyor/shared";
 import type { Entry } from "./_running.ts";
 
 export class LeaseRenewer {
@@ -10,7 +10,9 @@ export class LeaseRenewer {
   readonly #lockDuration: number;
   readonly #interval: number;
   readonly #active: ReadonlyMap<string, Entry>;
+  readonly #held: () => readonly JobData[];
   readonly #onLost: (entry: Entry) => void;
+  readonly #onHeldLost: (data: JobData) => void;
   readonly #onError: (error: unknown, jobId: string) => void;
   readonly #track: (work: Promise<unknown>) => void;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -21,16 +23,20 @@ export class LeaseRenewer {
     lockDuration: number,
     interval: number,
     active: ReadonlyMap<string, Entry>,
+    held: () => readonly JobData[],
     onLost: (entry: Entry) => void,
     onError: (error: unknown, jobId: string) => void,
     track: (work: Promise<unknown>) => void,
+    onHeldLost: (data: JobData) => void,
   ) {
     this.#store = store;
     this.#queueName = queueName;
     this.#lockDuration = lockDuration;
     this.#interval = interval;
     this.#active = active;
+    this.#held = held;
     this.#onLost = onLost;
+    this.#onHeldLost = onHeldLost;
     this.#onError = onError;
     this.#track = track;
   }
@@ -47,7 +53,9 @@ export class LeaseRenewer {
 
   #renew = (): void => {
     this.#timer = undefined;
-    if (this.#active.size === 0) return; // idle: the next job start arms the timer again
+    const held = this.#held();
+    // Idle: the next job start (or prefetch) arms the timer again.
+    if (this.#active.size === 0 && held.length === 0) return;
     for (const entry of this.#active.values()) {
       if (entry.finishing || entry.lost || entry.unit.released) continue;
       const { id } = entry.data;
@@ -55,6 +63,17 @@ export class LeaseRenewer {
         this.#store.extendLock(this.#queueName, id, entry.lockToken, this.#lockDuration).then(
           (ok) => {
             if (!ok && !entry.finishing && !entry.unit.released && !entry.lost) this.#onLost(entry);
+          },
+          (error) => this.#onError(error, id),
+        ),
+      );
+    }
+    for (const data of held) {
+      const { id } = data;
+      this.#track(
+        this.#store.extendLock(this.#queueName, id, data.lockToken!, this.#lockDuration).then(
+          (ok) => {
+            if (!ok) this.#onHeldLost(data);
           },
           (error) => this.#onError(error, id),
         ),

@@ -15,6 +15,7 @@ import {
 export interface WorkerConfig {
   store: StoreInterface;
   concurrency: number;
+  prefetch: number;
   lockDuration: number;
   lockRenewTime: number;
   stalledInterval: number;
@@ -31,6 +32,7 @@ export interface WorkerConfig {
 const KEYS = [
   "store",
   "concurrency",
+  "prefetch",
   "maxGlobalConcurrency",
   "lockDuration",
   "lockRenewTime",
@@ -53,6 +55,7 @@ export function workerConfig(options: unknown, context: string): WorkerConfig {
   const concurrency = o.concurrency === undefined
     ? 1
     : checkInt(o.concurrency, "concurrency", context, 1);
+  const prefetch = o.prefetch === undefined ? 0 : checkInt(o.prefetch, "prefetch", context, 0);
   const lockDuration = o.lockDuration === undefined
     ? 30_000
     : checkMs(o.lockDuration, "lockDuration", context, 1);
@@ -106,6 +109,12 @@ export function workerConfig(options: unknown, context: string): WorkerConfig {
     const b = o.batch as Record<string, unknown>;
     checkKeys(b, ["size"], "batch option", context);
     batchSize = checkInt(b.size, "batch.size", context, 1);
+    if (prefetch > 0) {
+      throw new TypeError(
+        `${context}prefetch (${prefetch}) cannot be used with batch: a batch worker claims ` +
+          `concurrency × batch.size jobs at once`,
+      );
+    }
   }
   let backoffStrategies: Record<string, BackoffStrategyFn> | undefined;
   if (o.backoffStrategies !== undefined) {
@@ -134,6 +143,7 @@ export function workerConfig(options: unknown, context: string): WorkerConfig {
   return {
     store,
     concurrency,
+    prefetch,
     lockDuration,
     lockRenewTime,
     stalledInterval,

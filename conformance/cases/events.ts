@@ -9,6 +9,7 @@ import {
   failForGood,
   HOUR,
   listen,
+  LONG,
   newJob,
   Q,
   Q2,
@@ -128,6 +129,31 @@ export const eventsCases: ConformanceCase[] = defineCases("events", {
     const log = listen(store);
     await store.updateJob(Q, "a", { progress: 42 }, token(job));
     await log.waitFor(about("progress", "a"), "progress for job a");
+  },
+
+  "fetchNextJobs publishes active for each claimed job, and only for those": async (store) => {
+    for (const id of ["a", "b", "c"]) await add(store, id);
+    const log = listen(store);
+    const claimed = await store.fetchNextJobs(Q, "w1", LONG, 2);
+    assert.deepEqual(claimed.map((j) => j.id), ["a", "b"]);
+    await log.waitFor(about("active", "a"), "active for job a");
+    await log.waitFor(about("active", "b"), "active for job b");
+    await sleep(SHORT);
+    assert.equal(log.events.some(about("active", "c")), false, "no active for unclaimed job c");
+  },
+
+  "a claim that takes the last waiting jobs publishes drained, not before": async (store) => {
+    for (const id of ["a", "b", "c"]) await add(store, id);
+    const log = listen(store);
+    assert.equal((await store.fetchNextJobs(Q, "w1", LONG, 1)).length, 1);
+    await log.waitFor(about("active", "a"), "active for job a");
+    await sleep(SHORT);
+    assert.equal(log.events.some(about("drained")), false, "no drained while jobs wait");
+    // Exactly as many as are left: the claim empties the queue.
+    assert.equal((await store.fetchNextJobs(Q, "w1", LONG, 2)).length, 2);
+    await log.waitFor(about("drained"), "drained after the last waiting jobs were claimed");
+    await sleep(SHORT);
+    assert.equal(log.events.filter(about("drained")).length, 1);
   },
 
   "completeJob publishes completed": async (store) => {
