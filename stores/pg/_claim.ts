@@ -23,6 +23,18 @@ const NOT_PAUSED = (s: string, alias: string) => `
     and not exists (select from ${s}.paused where queue = $1 and job_name = '*')`;
 
 /**
+ * True when no waiting job of queue $1 is left besides those of CTE `claimed` (at most $4). The
+ * statement's snapshot still sees the claimed jobs as waiting, so: are there no more waiting
+ * jobs than were claimed? Counting at most $4 + 1 keeps this linear in the claim's size (a test
+ * of each waiting id against the claimed ids would be quadratic).
+ */
+const NONE_LEFT = (s: string) =>
+  `(
+    select count(*) from (select from ${s}.jobs w where w.queue = $1 and w.state = 'waiting'
+                          limit $4::int + 1) waiting
+  ) < (select count(*) from claimed)`;
+
+/**
  * CTEs that lease the jobs of `picked` to worker `worker` for `lease` ms (SQL expressions) and
  * publish `active` (and `drained` when the queue has no waiting job left) with origin $5.
  */
@@ -41,9 +53,7 @@ notice as (
     as payload
   union all
   select ${s}.emit($5, $1, 'drained', null)
-  where exists (select from claimed) and not exists (
-    select from ${s}.jobs w
-    where w.queue = $1 and w.state = 'waiting' and w.id <> all (array(select id from claimed)))
+  where exists (select from claimed) and ${NONE_LEFT(s)}
 )`;
 
 /**
@@ -79,6 +89,51 @@ with picked as (
 ),
 ${LEASE(s, "($2::text[])[picked.slot]", "($3::bigint[])[picked.slot]", "picked.slot")}
 ${RETURN_CLAIMED}`;
+
+/**
+ * Claim up to $4 jobs of queue $1 for one worker $2 with a lease of $3 ms, no limits: the common
+ * case (one worker per queue and store), leaner than {@linkcode CLAIM} (no per-slot arrays, no
+ * numbering). Returns the jobs in claim order; the first row says whether the claim emptied the
+ * queue (`drained`). The caller publishes `active` itself (see {@linkcode activePayload}).
+ */
+const CLAIM_ONE = (s: string) => `
+with claimed as (
+  update ${s}.jobs j set
+    state = 'active', locked_by = $2, lock_token = gen_random_uuid()::text,
+    lock_until = ${s}.now_ms() + $3::bigint, processed_at = ${s}.now_ms(),
+    attempts_started = j.attempts_started + 1
+  from (select queue, id from ${s}.jobs w
+        where queue = $1 and state = 'waiting' ${NOT_PAUSED(s, "w")}
+        order by priority, order_key
+        limit $4
+        for update skip locked) picked
+  where j.queue = picked.queue and j.id = picked.id
+  returning ${jobColumns("j")}, j.order_key
+),
+drained as (
+  select exists (select from claimed) and ${NONE_LEFT(s)} as drained
+)
+select claimed.*,
+  case when row_number() over (order by priority, order_key) = 1
+       then (select drained from drained) end as drained
+from claimed, (select set_config('synchronous_commit', 'off', true)) as async_commit
+order by priority, order_key`;
+
+/** Longest payload NOTIFY accepts is 8000 bytes; `emit()` keeps clear of it the same way. */
+const MAX_PAYLOAD = 7900;
+
+/**
+ * The payload `emit()` would build for an event of `type` about jobs `ids` of `queue` (ids
+ * dropped, count kept, when too long), for statements that publish from JavaScript.
+ */
+export function activePayload(origin: string, queue: string, type: string, ids: string[]): string {
+  const text = JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, i: ids });
+  // Ids and names are ASCII in the common case; count bytes only when the text could be long.
+  if (text.length * 3 <= MAX_PAYLOAD || new TextEncoder().encode(text).length <= MAX_PAYLOAD) {
+    return text;
+  }
+  return JSON.stringify({ o: origin, q: queue, t: type, n: ids.length });
+}
 
 /** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */
 const QUEUE_LOCK = () => `select pg_advisory_xact_lock(hashtext('conveyor:claim'), hashtext($1))`;
@@ -230,6 +285,14 @@ export class Claimer {
         batch.push(next);
         slots += next.count;
       }
+      const limited = opts.groupConcurrency !== undefined ||
+        opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
+      if (
+        !limited && batch.every((r) => r.worker === batch[0].worker && r.lease === batch[0].lease)
+      ) {
+        await this.#claimOne(db, queue, batch, slots);
+        continue;
+      }
       try {
         const workers: string[] = [];
         const leases: number[] = [];
@@ -240,8 +303,6 @@ export class Claimer {
           }
         }
         const base = [queue, workers, leases, workers.length, db.origin];
-        const limited = opts.groupConcurrency !== undefined ||
-          opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
         const rows = limited
           // The claim runs once the lock is held, with a fresh snapshot that sees earlier claims.
           ? (await pipeline([
@@ -272,5 +333,29 @@ export class Claimer {
     }
     entry.busy = false;
     this.#batches.delete(key);
+  }
+
+  /** Claim for callers that share one worker id and lease: {@linkcode CLAIM_ONE}. */
+  async #claimOne(db: Db, queue: string, batch: Request[], slots: number): Promise<void> {
+    try {
+      const rows = await db.query(CLAIM_ONE, [queue, batch[0].worker, batch[0].lease, slots]);
+      const jobs = rows.map(rowToJob);
+      const events: string[] = [];
+      if (jobs.length > 0) {
+        events.push(activePayload(db.origin, queue, "active", jobs.map((job) => job.id)));
+        if (rows[0].drained === true) {
+          events.push(JSON.stringify({ o: db.origin, q: queue, t: "drained", n: null }));
+        }
+      }
+      let first = 0;
+      batch.forEach((r, i) => {
+        const mine = jobs.slice(first, first + r.count);
+        first += r.count;
+        // The first caller carries the batch's events; they are delivered once.
+        r.resolve({ jobs: mine, events: i === 0 ? events : [] });
+      });
+    } catch (error) {
+      for (const r of batch) r.reject(error);
+    }
   }
 }
