@@ -227,16 +227,33 @@ export class Connection {
   };
 
   /**
+   * Insert with `early` visibility (see `insertJobs`) on a connection reserved for the insert
+   * and its flush; a deadlock or serialization failure falls back to the plain insert, which
+   * retries.
+   */
+  async #insert(records: InsertRecord[]) {
+    const db = this.ready();
+    const conn = await (this.#sql as postgres.Sql).reserve();
+    try {
+      return await insertJobs(db.bind(conn as unknown as SqlLike, db.origin), records, true);
+    } catch (error) {
+      if (!RETRYABLE.has(String((error as { code?: unknown }).code))) throw error;
+    } finally {
+      conn.release();
+    }
+    return await insertJobs(db, records);
+  }
+
+  /**
    * One insert for the records of several calls; each call gets its own results, as if the
    * calls had run one after another. When a merged insert fails, each call runs alone, so an
    * error reaches only the call that caused it.
    */
   async #save(calls: InsertRecord[][]): Promise<Saved[]> {
-    const db = this.ready();
     if (calls.length > 1) {
       let saved;
       try {
-        saved = await insertJobs(db, calls.flat());
+        saved = await this.#insert(calls.flat());
       } catch {
         saved = undefined;
       }
@@ -253,7 +270,7 @@ export class Connection {
     }
     return await Promise.all(calls.map(async (records): Promise<Saved> => {
       try {
-        const saved = await insertJobs(db, records);
+        const saved = await this.#insert(records);
         this.deliver(saved.events);
         return { results: saved.results };
       } catch (error) {

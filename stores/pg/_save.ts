@@ -17,7 +17,7 @@ import type { InsertRecord } from "./_rows.ts";
  * when some job was not inserted, which ones were (`[queue, id]` pairs): sending a row back per
  * job would cost the client more than the rest of the statement.
  */
-const insertStatement = (dedup: boolean) => (s: string) => `
+const insertStatement = (dedup: boolean, early: boolean) => (s: string) => `
 with input as (
   select queue, id, name, data, opts, coalesce(priority, 0) as priority,
     coalesce(lifo, false) as lifo, coalesce(delay, 0) as delay, group_id, dedup_key, dedup_ttl,
@@ -71,10 +71,20 @@ select n,
   case when n < (select count(*) from input) then
     (select json_agg(json_build_array(queue, id)) from inserted) end as inserted,
   array(select payload from notice) as events
-from counted`;
+from counted${
+  early ? `, (select set_config('synchronous_commit', 'off', true)) as async_commit` : ""
+}`;
 
-const INSERT = insertStatement(false);
-const INSERT_DEDUP = insertStatement(true);
+const INSERT = insertStatement(false, false);
+const INSERT_DEDUP = insertStatement(true, false);
+const INSERT_EARLY = insertStatement(false, true);
+const INSERT_DEDUP_EARLY = insertStatement(true, true);
+
+/**
+ * A transaction with a synchronous commit: it returns once the WAL is flushed up to its own
+ * commit, and so past every commit made before it started (the early insert's included).
+ */
+const FLUSH = () => "select txid_current()";
 
 /** For jobs that were not inserted: the id of the job holding their id or key. */
 const HOLDERS = (s: string) => `
@@ -119,6 +129,14 @@ export interface Inserted {
   events: string[];
 }
 
+/** Send a statement at once (rows as arrays), without waiting for earlier ones to answer. */
+function start(db: Db, statement: (s: string) => string, params: unknown[]): Promise<unknown[][]> {
+  const query = db.sql.unsafe(db.text(statement), params as never[], { prepare: db.prepare })
+    .values();
+  (query as { execute?: () => unknown }).execute?.();
+  return Promise.resolve(query as PromiseLike<unknown[][]>);
+}
+
 /**
  * Insert `records` in one statement. Results are in input order; a record whose id or key is
  * already held (in the database, or earlier in the same list) is a duplicate carrying the id of
@@ -128,8 +146,20 @@ export interface Inserted {
  * so the first of a list's records with one id or key wins and the others conflict with it, as
  * with one held in the database. Only when some record was not inserted does the client work
  * out which (the first record of each inserted id is the inserted one) and ask for the holders.
+ *
+ * With `early` (for `db` on one connection of its own, outside any transaction), the insert
+ * commits without waiting for the WAL flush, so its wake-up NOTIFY leaves at once and a worker
+ * elsewhere may claim the jobs while the disk is still writing; a synchronous transaction sent
+ * right behind it on the same connection waits for the flush, and only then does this resolve.
+ * The caller learns of its jobs only once they are durable, as without `early`; a server crash
+ * in between loses jobs whose save was never acknowledged (the save rejects), which a worker
+ * may already have started: the same at-least-once case as a save retried after a lost reply.
  */
-export async function insertJobs(db: Db, records: InsertRecord[]): Promise<Inserted> {
+export async function insertJobs(
+  db: Db,
+  records: InsertRecord[],
+  early = false,
+): Promise<Inserted> {
   const n = records.length;
   const results: SaveResult[] = new Array(n);
   const inserted: boolean[] = new Array(n);
@@ -143,10 +173,18 @@ export async function insertJobs(db: Db, records: InsertRecord[]): Promise<Inser
     json += (i === 0 ? "" : ",") + JSON.stringify(wire(r));
   }
   json += "]";
-  const [[count, pairs, payloads]] = await db.values(dedup ? INSERT_DEDUP : INSERT, [
-    json,
-    db.origin,
-  ]);
+  const params = [json, db.origin];
+  let rows: unknown[][];
+  if (early) {
+    // Sent back to back on one connection: the insert, then the flush (see `early`).
+    const insert = start(db, dedup ? INSERT_DEDUP_EARLY : INSERT_EARLY, params);
+    const flush = start(db, FLUSH, []);
+    const [inserted, flushed] = await Promise.allSettled([insert, flush]);
+    if (inserted.status === "rejected") throw inserted.reason;
+    if (flushed.status === "rejected") throw flushed.reason;
+    rows = inserted.value;
+  } else rows = await db.values(dedup ? INSERT_DEDUP : INSERT, params);
+  const [[count, pairs, payloads]] = rows;
   if (Array.isArray(payloads)) events.push(...payloads as string[]);
   if (count === n) {
     for (let i = 0; i < n; i++) {
