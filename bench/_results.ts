@@ -146,8 +146,10 @@ const PEER_NOTES = [
   "driver, migrated with `runMigrations` into the run's schema); no separate npm package is " +
   "needed (and no separate one shows up on npm). Its pool has `max` 20, as its tuning notes advise " +
   "sizing the pool for the concurrency.",
-  "- **Conveyor**: each store with its defaults, worker `concurrency` 50. The SQLite store wakes " +
-  "workers in other processes by polling (200 ms by default), which is its latency.",
+  "- **Conveyor**: each store with its defaults, worker `concurrency` 50. On PostgreSQL the " +
+  "worker also has `prefetch` 450 (a local queue of leased jobs: 500 held in all, as " +
+  "graphile-worker's `localQueue.size`). The SQLite store wakes workers in other processes by " +
+  "polling (200 ms by default), which is its latency.",
   "- Every peer runs under Node 22 and every Conveyor row under Deno. PostgreSQL runs with its " +
   "defaults (`synchronous_commit` on), so one-at-a-time adds are bound by commit flushes; the " +
   "machine is shared with other work, so compare rows of one run rather than runs.",

@@ -40,7 +40,7 @@ interface Core {
   Worker: new (
     name: string,
     processor: (job: { data: Payload }) => Promise<void>,
-    opts: { store: Store; concurrency: number },
+    opts: { store: Store; concurrency: number; prefetch?: number },
   ) => Worker;
   FlowProducer?: new (opts: { store: Store }) => { add(flow: FlowJob): Promise<unknown> };
 }
@@ -74,6 +74,8 @@ async function dropSchema(schema: string): Promise<void> {
 interface StoreCase {
   store: Store;
   settings: Record<string, unknown>;
+  /** Jobs the worker claims ahead of free slots (`WorkerOptions.prefetch`). */
+  prefetch?: number;
   drop?: () => Promise<void>;
 }
 
@@ -96,9 +98,12 @@ async function openStore(o: ChildOptions): Promise<StoreCase> {
       ["PgStore"],
     );
     const schema = runName(o);
+    // A remote store is used with a local queue, as graphile-worker's row uses its localQueue
+    // (500 jobs held per worker there; 50 running + 450 held here).
     return {
       store: new PgStore({ connection: PG_URL, schema }),
-      settings: { store: "PgStore" },
+      settings: { store: "PgStore", prefetch: 450 },
+      prefetch: 450,
       drop: () => dropSchema(schema),
     };
   }
@@ -153,7 +158,11 @@ async function conveyorAdapter(o: ChildOptions): Promise<Adapter> {
     startWorker(handler: Handler, concurrency) {
       const processor = (job: { data: Payload }) => Promise.resolve(handler(job.data));
       // A Worker starts at once (autorun).
-      worker = new core.Worker(QUEUE, processor, { store: s.store, concurrency });
+      worker = new core.Worker(QUEUE, processor, {
+        store: s.store,
+        concurrency,
+        ...(s.prefetch === undefined ? {} : { prefetch: s.prefetch }),
+      });
       return Promise.resolve();
     },
     async stopWorker() {
