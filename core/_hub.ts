@@ -1,5 +1,7 @@
 // One store subscription per (store, queue) in this process, fanned out to the queues, workers
-// and waiters that need it, plus the shared delayed-job promoter.
+// and waiters that need it, plus the shared delayed-job promoter. The subscription is held only
+// while a worker, a listener or a waiter needs it: a store publishes nothing for a queue nobody
+// listens to.
 
 import type { StoreEvent, StoreInterface } from "@conveyor/shared";
 import { DelayedPromoter } from "./_promoter.ts";
@@ -37,6 +39,7 @@ export class QueueHub {
   #waiters = new Map<string, Set<HubListener>>();
   #errorHandlers = new Set<(error: unknown) => void>();
   #onEmpty: () => void;
+  #subscribed = false;
   #storeListener: HubListener = (event) => this.#dispatch(event);
 
   constructor(store: StoreInterface, queueName: string, onEmpty: () => void) {
@@ -52,7 +55,7 @@ export class QueueHub {
   }
 
   retain(): void {
-    if (this.#refs++ === 0) this.store.subscribe(this.queueName, this.#storeListener);
+    this.#refs++;
   }
 
   release(): void {
@@ -60,19 +63,42 @@ export class QueueHub {
     if (--this.#refs === 0) {
       this.promoter.stop();
       this.#onEmpty();
-      try {
-        this.store.unsubscribe(this.queueName, this.#storeListener);
-      } catch {
-        // the store was disconnected first: it has dropped its listeners already
-      }
+      this.#unsubscribe();
+    }
+  }
+
+  /** Subscribe to the store while someone needs its events, and only then. */
+  #update(): void {
+    const needed = this.#refs > 0 &&
+      (this.#workers > 0 || this.#listeners.length > 0 || this.#waiters.size > 0);
+    if (needed && !this.#subscribed) {
+      this.store.subscribe(this.queueName, this.#storeListener);
+      this.#subscribed = true;
+    } else if (!needed && this.#subscribed) this.#unsubscribe();
+  }
+
+  #unsubscribe(): void {
+    if (!this.#subscribed) return;
+    this.#subscribed = false;
+    try {
+      this.store.unsubscribe(this.queueName, this.#storeListener);
+    } catch {
+      // the store was disconnected first: it has dropped its listeners already
     }
   }
 
   /** Receive every store event of the queue. */
   listen(listener: HubListener): () => void {
     if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
+    try {
+      this.#update();
+    } catch (error) {
+      this.#listeners = this.#listeners.filter((l) => l !== listener);
+      throw error;
+    }
     return () => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
+      this.#update();
     };
   }
 
@@ -81,11 +107,19 @@ export class QueueHub {
     if (!this.#wakers.includes(wake)) this.#wakers = [...this.#wakers, wake];
     this.#errorHandlers.add(onError);
     if (this.#workers++ === 0) this.promoter.start();
-    return () => {
+    const detach = () => {
       this.#wakers = this.#wakers.filter((w) => w !== wake);
       this.#errorHandlers.delete(onError);
       if (--this.#workers === 0) this.promoter.stop();
+      this.#update();
     };
+    try {
+      this.#update();
+    } catch (error) {
+      detach();
+      throw error;
+    }
+    return detach;
   }
 
   /** Receive the store events that name job `jobId`. */
@@ -96,12 +130,22 @@ export class QueueHub {
       this.#waiters.set(jobId, set);
     }
     set.add(listener);
-    return () => {
+    const stop = () => {
       const s = this.#waiters.get(jobId);
       if (!s) return;
       s.delete(listener);
-      if (s.size === 0) this.#waiters.delete(jobId);
+      if (s.size === 0) {
+        this.#waiters.delete(jobId);
+        this.#update();
+      }
     };
+    try {
+      this.#update();
+    } catch (error) {
+      stop();
+      throw error;
+    }
+    return stop;
   }
 
   /** Wake every worker of the queue (jobs may be waiting). */

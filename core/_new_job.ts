@@ -41,3 +41,12 @@ export function buildNewJob<T>(
     return job;
   });
 }
+
+/**
+ * The NewJob of an add without options, or `null` when the name or payload is not valid (the
+ * caller then takes the general path, which throws the message naming the field).
+ */
+export function fastNewJob<T>(name: string, data: T): NewJob<T> | null {
+  if (!isJobName(name) || !isJson(data)) return null;
+  return { id: generateId(), name, data, opts: {} };
+}

@@ -15,6 +15,16 @@ export interface ListenerErrorDetail {
 
 type ErrorCapable = { error: ListenerErrorDetail };
 
+let watch: (bus: EventBus<object>, onChange: () => void) => void;
+
+/**
+ * Call `onChange` whenever a listener is added to or removed from `bus` (one watcher per bus).
+ * Internal to `@conveyor/core`: a Queue subscribes to its store only while someone listens.
+ */
+export function watchListeners(bus: EventBus<object>, onChange: () => void): void {
+  watch(bus, onChange);
+}
+
 function toError(value: unknown): Error {
   return value instanceof Error ? value : new Error(String(value));
 }
@@ -41,6 +51,13 @@ export class EventBus<M extends object> {
   #target = new EventTarget();
   #wrappers = new Map<string, Map<EventListenerOf<never>, EventListener>>();
   #onListenerError: ((error: Error, type: string) => void) | undefined;
+  #onChange: (() => void) | undefined;
+
+  static {
+    watch = (bus, onChange) => {
+      bus.#onChange = onChange;
+    };
+  }
 
   /**
    * Create a bus.
@@ -83,6 +100,7 @@ export class EventBus<M extends object> {
     byListener.delete(listener as EventListenerOf<never>);
     if (byListener.size === 0) this.#wrappers.delete(type);
     this.#target.removeEventListener(type, wrapper);
+    this.#onChange?.();
   }
 
   /**
@@ -118,6 +136,7 @@ export class EventBus<M extends object> {
       for (const wrapper of byListener.values()) this.#target.removeEventListener(type, wrapper);
     }
     this.#wrappers.clear();
+    this.#onChange?.();
   }
 
   #add(type: string, listener: EventListenerOf<never>, once: boolean): () => void {
@@ -146,6 +165,7 @@ export class EventBus<M extends object> {
     }
     byListener.set(listener, wrapper);
     this.#target.addEventListener(type, wrapper);
+    this.#onChange?.();
     return () => this.off(type as never, listener);
   }
 

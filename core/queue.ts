@@ -22,7 +22,7 @@ import {
 } from "@conveyor/shared";
 import { acquireHub, type QueueHub } from "./_hub.ts";
 import { localJobData } from "./_job_data.ts";
-import { buildNewJob } from "./_new_job.ts";
+import { buildNewJob, fastNewJob } from "./_new_job.ts";
 import { checkCron, type ScheduleDefinition } from "./_scheduler.ts";
 import {
   listSchedules,
@@ -32,8 +32,9 @@ import {
   splitRepeatOptions,
 } from "./_schedules.ts";
 import { transactionOption, transactionScope } from "./_transaction.ts";
+import { toError } from "./_util.ts";
 import { checkInt, checkKeys, checkObject, checkStore, describe } from "./_validate.ts";
-import { EventBus } from "./event_bus.ts";
+import { EventBus, watchListeners } from "./event_bus.ts";
 import type { QueueEvents } from "./events.ts";
 import { Job } from "./job.ts";
 import type { RepeatableInfo, RepeatOptions } from "./repeat_options.ts";
@@ -82,6 +83,23 @@ export interface BulkJob<T = unknown> {
   opts?: AddJobOptions;
 }
 
+/** The events of `Queue.events` that come from the store (all but `error`). */
+const QUEUE_EVENT_TYPES: readonly (keyof QueueEvents & string)[] = [
+  "waiting",
+  "waiting-children",
+  "delayed",
+  "active",
+  "progress",
+  "completed",
+  "failed",
+  "stalled",
+  "removed",
+  "cleaned",
+  "paused",
+  "resumed",
+  "drained",
+];
+
 function sortedCounts(): Record<JobState, number> {
   const counts = {} as Record<JobState, number>;
   for (const state of JOB_STATES) counts[state] = 0;
@@ -119,10 +137,14 @@ export class Queue<T = any, R = any> {
   /**
    * Typed events the store reports for this queue (from this process and, where the store can,
    * from others): `waiting`, `active`, `progress`, `completed`, `failed`, `delayed`, …
+   *
+   * The queue follows its store's events only while a listener is registered here (a queue
+   * nobody listens to costs the store no event per job), so a listener hears what happens from
+   * the moment it is added.
    */
   readonly events: EventBus<QueueEvents>;
   #hub: QueueHub;
-  #unlisten: () => void;
+  #unlisten: (() => void) | undefined;
   #defaults: AddJobOptions | undefined;
   #closed = false;
 
@@ -155,7 +177,9 @@ export class Queue<T = any, R = any> {
       this.events.emit("error", { error, queueName: this.name })
     );
     this.#hub = acquireHub(this.store, name);
-    this.#unlisten = this.#hub.listen((event) => this.#forward(event));
+    // The store's events are followed only while `events` has listeners: a queue nobody listens
+    // to costs the store no event per job.
+    watchListeners(this.events as EventBus<object>, () => this.#listenersChanged());
   }
 
   /**
@@ -205,7 +229,29 @@ export class Queue<T = any, R = any> {
    * }); // the job exists only if the order does
    * ```
    */
-  async add(
+  add(
+    name: string,
+    data: T,
+    opts?: AddJobOptions & TransactionOptions,
+  ): Promise<Job<T, R>> {
+    // The common add (no options, a valid name and payload) in one step: no async frame, no
+    // option merging; anything else, and every error, takes the general path.
+    if (opts === undefined && this.#defaults === undefined && !this.#closed) {
+      try {
+        const job = fastNewJob(name, data);
+        if (job !== null) {
+          return this.store.saveJob(this.name, job).then((result) =>
+            result.duplicate ? this.#existing(result.id, job) : this.#saved(job)
+          );
+        }
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    }
+    return this.#add(name, data, opts);
+  }
+
+  async #add(
     name: string,
     data: T,
     opts?: AddJobOptions & TransactionOptions,
@@ -489,7 +535,8 @@ export class Queue<T = any, R = any> {
   close(): Promise<void> {
     if (!this.#closed) {
       this.#closed = true;
-      this.#unlisten();
+      this.#unlisten?.();
+      this.#unlisten = undefined;
       this.#hub.release();
     }
     return Promise.resolve();
@@ -563,6 +610,24 @@ export class Queue<T = any, R = any> {
     const job = await this.#newJob(name, data, jobOpts as AddJobOptions);
     return scheduleDefinition(job, repeat, context);
   }
+
+  #listenersChanged(): void {
+    if (this.#closed) return;
+    const wanted = QUEUE_EVENT_TYPES.some((type) => this.events.hasListeners(type));
+    if (wanted && this.#unlisten === undefined) {
+      try {
+        this.#unlisten = this.#hub.listen(this.#forwarder);
+      } catch (error) {
+        // The store refused the subscription (e.g. it was disconnected).
+        this.events.emit("error", { error: toError(error), queueName: this.name });
+      }
+    } else if (!wanted && this.#unlisten !== undefined) {
+      this.#unlisten();
+      this.#unlisten = undefined;
+    }
+  }
+
+  #forwarder = (event: StoreEvent): void => this.#forward(event);
 
   #forward(event: StoreEvent): void {
     const type = event.type as keyof QueueEvents;
