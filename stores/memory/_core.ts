@@ -51,6 +51,12 @@ export class StoreCore {
   /** The store's clock. */
   readonly now: () => number;
   #seq = 0;
+  /**
+   * Lock tokens are this store's prefix and a counter: never the same twice in the store, which
+   * is all fencing needs, and no call for randomness per claim.
+   */
+  #tokenPrefix = `${crypto.randomUUID()}:`;
+  #tokenSeq = 0;
 
   /**
    * Create an empty store state.
@@ -242,7 +248,7 @@ export class StoreCore {
     this.setState(q, rec, "active");
     const job = rec.job;
     job.lockedBy = workerId;
-    job.lockToken = crypto.randomUUID();
+    job.lockToken = `${this.#tokenPrefix}${++this.#tokenSeq}`;
     job.lockUntil = now + lockDuration;
     job.processedAt = now;
     job.attemptsStarted++;

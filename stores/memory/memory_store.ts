@@ -53,6 +53,9 @@ export interface MemoryStoreOptions {
   clock?: () => number;
 }
 
+/** The limits of a claim that sets none. */
+const NO_LIMITS: FetchOptions = Object.freeze({});
+
 function copy(rec: Rec): JobData {
   return copyJob(rec.job);
 }
@@ -100,14 +103,17 @@ export class MemoryStore implements StoreInterface {
     if (clock !== undefined && typeof clock !== "function") {
       throw new TypeError(`clock must be a function, got ${typeof clock}`);
     }
-    const now = clock ?? (() => Date.now());
-    this.#core = new StoreCore(() => {
-      const t = now();
-      if (typeof t !== "number" || !Number.isFinite(t)) {
-        throw new TypeError(`clock must return a finite number of ms, got ${String(t)}`);
-      }
-      return t;
-    }, this.#events);
+    // Without a clock, Date.now (looked up on each call, so fake timers apply): nothing to check.
+    this.#core = new StoreCore(
+      clock === undefined ? () => Date.now() : () => {
+        const t = clock();
+        if (typeof t !== "number" || !Number.isFinite(t)) {
+          throw new TypeError(`clock must return a finite number of ms, got ${String(t)}`);
+        }
+        return t;
+      },
+      this.#events,
+    );
   }
 
   /** Run one operation's synchronous body and hand its outcome back as a promise. */
@@ -246,9 +252,13 @@ export class MemoryStore implements StoreInterface {
     checkToken(workerId, "workerId");
     checkMs(lockDuration, "lockDuration", 1);
     checkInt(count, "count", 0);
-    const o = checkFetchOptions(opts);
+    const o = opts === undefined ? NO_LIMITS : checkFetchOptions(opts);
     const q = core.queues.get(queueName);
-    return q ? claim(core, q, workerId, lockDuration, count, o).map(copy) : [];
+    if (q === undefined) return [];
+    const recs = claim(core, q, workerId, lockDuration, count, o);
+    const out: JobData[] = new Array(recs.length);
+    for (let i = 0; i < recs.length; i++) out[i] = copyJob(recs[i].job);
+    return out;
   }
 
   // ── Locking ────────────────────────────────────────────────────────────────────────────────
