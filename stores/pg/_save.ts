@@ -81,6 +81,87 @@ const INSERT_EARLY = insertStatement(false, true);
 const INSERT_DEDUP_EARLY = insertStatement(true, true);
 
 /**
+ * Insert one job given as parameters: $1 queue, $2 id, $3 name, $4 data, $5 opts (JSON text),
+ * $6 priority, $7 lifo, $8 delay, $9 group id, $10 deduplication key, $11 its ttl, $12 parent
+ * queue, $13 parent id, $14 pending children, $15 parent policy, $16-$19 removeOnComplete and
+ * removeOnFail (keep, age), $20 origin; every value as text or null (typed text, so that the
+ * driver sends it as given). The same insert as {@linkcode insertStatement} for one job, without
+ * reading JSON records or gathering rows (a lone `add` waits on it), and with the same result.
+ */
+const singleStatement = (dedup: boolean, early: boolean) => (s: string) => `
+with${
+  dedup
+    ? `
+expired as (
+  update ${s}.jobs set dedup_held = false
+  where queue = $1::text and dedup_key = $10::text and dedup_held
+    and dedup_until <= ${s}.now_ms()
+  returning id
+),`
+    : ""
+}
+inserted as (
+  insert into ${s}.jobs (queue, id, name, data, opts, state, priority, lifo, created_at,
+    delay_until, group_id, dedup_key, dedup_held, dedup_until, parent_queue, parent_id,
+    pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age)
+  select $1::text, $2::text, $3::text, $4::text::json, $5::text::json,
+    case when $14::text::int > 0 then 'waiting-children'
+         when $8::text::bigint > 0 then 'delayed'
+         else 'waiting' end,
+    $6::text::int, $7::text::boolean, ${s}.now_ms(),
+    case when $8::text::bigint > 0 then ${s}.now_ms() + $8::text::bigint end,
+    $9::text, $10::text, $10::text is not null, ${s}.now_ms() + $11::text::bigint, $12::text,
+    $13::text, $14::text::int, $15::text, $16::text::int, $17::text::bigint, $18::text::int,
+    $19::text::bigint${
+  dedup
+    ? `
+  where (select count(*) from expired) >= 0  -- release an expired key before inserting`
+    : ""
+}
+  on conflict do nothing
+  returning queue, id, state
+)
+select (select count(*) from inserted)::int as n, null::json as inserted,
+  array(select ${s}.emit($20::text, queue, state, array[id]) from inserted) as events${
+  early
+    ? `
+from (select set_config('synchronous_commit', 'off', true)) as async_commit`
+    : ""
+}`;
+
+const SINGLE = singleStatement(false, false);
+const SINGLE_DEDUP = singleStatement(true, false);
+const SINGLE_EARLY = singleStatement(false, true);
+const SINGLE_DEDUP_EARLY = singleStatement(true, true);
+
+/** The parameters of {@linkcode singleStatement} for `r`, published with `origin`. */
+function singleParams(r: InsertRecord, origin: string): (string | null)[] {
+  const text = (v: number | null) => v === null ? null : String(v);
+  return [
+    r.queue,
+    r.id,
+    r.name,
+    JSON.stringify(r.data) ?? "null",
+    JSON.stringify(r.opts),
+    String(r.priority),
+    r.lifo ? "true" : "false",
+    String(r.delay),
+    r.group_id,
+    r.dedup_key,
+    text(r.dedup_ttl),
+    r.parent_queue,
+    r.parent_id,
+    String(r.pending_children),
+    r.parent_policy,
+    text(r.complete_keep),
+    text(r.complete_age),
+    text(r.fail_keep),
+    text(r.fail_age),
+    origin,
+  ];
+}
+
+/**
  * A transaction with a synchronous commit: it returns once the WAL is flushed up to its own
  * commit, and so past every commit made before it started (the early insert's included).
  */
@@ -165,25 +246,34 @@ export async function insertJobs(
   const inserted: boolean[] = new Array(n);
   const events: string[] = [];
   if (n === 0) return { results, inserted, events };
-  let dedup = false;
-  let json = "[";
-  for (let i = 0; i < n; i++) {
-    const r = records[i];
-    if (r.dedup_key !== null) dedup = true;
-    json += (i === 0 ? "" : ",") + JSON.stringify(wire(r));
+  let statement;
+  let params;
+  if (n === 1) {
+    const dedup = records[0].dedup_key !== null;
+    statement = dedup ? (early ? SINGLE_DEDUP_EARLY : SINGLE_DEDUP) : early ? SINGLE_EARLY : SINGLE;
+    params = singleParams(records[0], db.origin);
+  } else {
+    let dedup = false;
+    let json = "[";
+    for (let i = 0; i < n; i++) {
+      const r = records[i];
+      if (r.dedup_key !== null) dedup = true;
+      json += (i === 0 ? "" : ",") + JSON.stringify(wire(r));
+    }
+    json += "]";
+    statement = dedup ? (early ? INSERT_DEDUP_EARLY : INSERT_DEDUP) : early ? INSERT_EARLY : INSERT;
+    params = [json, db.origin];
   }
-  json += "]";
-  const params = [json, db.origin];
   let rows: unknown[][];
   if (early) {
     // Sent back to back on one connection: the insert, then the flush (see `early`).
-    const insert = start(db, dedup ? INSERT_DEDUP_EARLY : INSERT_EARLY, params);
+    const insert = start(db, statement, params);
     const flush = start(db, FLUSH, []);
     const [inserted, flushed] = await Promise.allSettled([insert, flush]);
     if (inserted.status === "rejected") throw inserted.reason;
     if (flushed.status === "rejected") throw flushed.reason;
     rows = inserted.value;
-  } else rows = await db.values(dedup ? INSERT_DEDUP : INSERT, params);
+  } else rows = await db.values(statement, params);
   const [[count, pairs, payloads]] = rows;
   if (Array.isArray(payloads)) events.push(...payloads as string[]);
   if (count === n) {
