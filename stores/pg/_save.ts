@@ -62,7 +62,34 @@ inserted as (
   on conflict do nothing
   returning queue, id, state, seq
 ),
-notice as (
+${INSERT_RESULT(s, early)}`;
+
+/**
+ * Insert plain jobs (no option but the stored `opts`: see {@linkcode isPlain}) read from a JSON
+ * array ($1), publishing with origin $2: {@linkcode insertStatement} reading only the fields
+ * they have (each field the records are read for costs the server time per job) and leaving
+ * the other columns to their defaults.
+ */
+const plainStatement = (early: boolean) => (s: string) => `
+with input as (
+  select queue, id, name, data, opts
+  from json_to_recordset($1::text::json) as x(queue text, id text, name text, data json, opts json)
+),
+inserted as (
+  insert into ${s}.jobs (queue, id, name, data, opts, state, created_at)
+  select queue, id, name, coalesce(data, 'null'), opts, 'waiting', ${s}.now_ms()
+  from input
+  on conflict do nothing
+  returning queue, id, state, seq
+),
+${INSERT_RESULT(s, early)}`;
+
+/**
+ * The end of an insert of records (`input`, `inserted`): its one result row, and with `early`
+ * a commit that does not wait for the WAL flush.
+ */
+const INSERT_RESULT = (s: string, early: boolean) =>
+  `notice as (
   select ${s}.emit($2, queue, state, array_agg(id order by seq)) as payload
   from inserted group by queue, state
 ),
@@ -72,13 +99,23 @@ select n,
     (select json_agg(json_build_array(queue, id)) from inserted) end as inserted,
   array(select payload from notice) as events
 from counted${
-  early ? `, (select set_config('synchronous_commit', 'off', true)) as async_commit` : ""
-}`;
+    early ? `, (select set_config('synchronous_commit', 'off', true)) as async_commit` : ""
+  }`;
 
 const INSERT = insertStatement(false, false);
 const INSERT_DEDUP = insertStatement(true, false);
 const INSERT_EARLY = insertStatement(false, true);
 const INSERT_DEDUP_EARLY = insertStatement(true, true);
+const PLAIN = plainStatement(false);
+const PLAIN_EARLY = plainStatement(true);
+
+/** Whether `r` has nothing to store beyond the fields {@linkcode plainStatement} reads. */
+function isPlain(r: InsertRecord): boolean {
+  return r.priority === 0 && !r.lifo && r.delay === 0 && r.group_id === null &&
+    r.dedup_key === null && r.parent_queue === null && r.parent_id === null &&
+    r.pending_children === 0 && r.parent_policy === "fail" && r.complete_keep === null &&
+    r.complete_age === null && r.fail_keep === null && r.fail_age === null;
+}
 
 /**
  * Insert one job given as parameters: $1 queue, $2 id, $3 name, $4 data, $5 opts (JSON text),
@@ -254,14 +291,22 @@ export async function insertJobs(
     params = singleParams(records[0], db.origin);
   } else {
     let dedup = false;
+    let plain = true;
     let json = "[";
     for (let i = 0; i < n; i++) {
       const r = records[i];
       if (r.dedup_key !== null) dedup = true;
+      if (plain && !isPlain(r)) plain = false;
       json += (i === 0 ? "" : ",") + JSON.stringify(wire(r));
     }
     json += "]";
-    statement = dedup ? (early ? INSERT_DEDUP_EARLY : INSERT_DEDUP) : early ? INSERT_EARLY : INSERT;
+    statement = plain
+      ? (early ? PLAIN_EARLY : PLAIN)
+      : dedup
+      ? (early ? INSERT_DEDUP_EARLY : INSERT_DEDUP)
+      : early
+      ? INSERT_EARLY
+      : INSERT;
     params = [json, db.origin];
   }
   let rows: unknown[][];
