@@ -21,7 +21,7 @@ import {
   validateQueueName,
 } from "@conveyor/shared";
 import { acquireHub, type QueueHub } from "./_hub.ts";
-import { localJobData } from "./_job_data.ts";
+import { localJob, localJobData } from "./_job_data.ts";
 import { buildNewJob, fastNewJob } from "./_new_job.ts";
 import { checkCron, type ScheduleDefinition } from "./_scheduler.ts";
 import {
@@ -585,7 +585,7 @@ export class Queue<T = any, R = any> {
     if (!inTransaction && delay !== undefined && delay > 0) {
       this.#hub.promoter.schedule(now + delay);
     }
-    return new Job(this.store, localJobData(this.name, job, now) as JobData<T, R>);
+    return localJob<T, R>(this.store, this.name, job, now);
   }
 
   async #existing(id: string, job: NewJob<T>, scope?: TransactionScope): Promise<Job<T, R>> {
