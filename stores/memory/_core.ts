@@ -6,7 +6,6 @@
  */
 
 import type {
-  JobData,
   JobState,
   KeepJobs,
   StoredJobOptions,
@@ -141,41 +140,18 @@ export class StoreCore {
 
   // ── Insertion and state changes ──────────────────────────────────────────────────────────
 
-  /** Store a checked new job (its payload already a copy; no duplicate) and index it. */
-  insert(q: QueueState, c: CheckedJob, now: number): Rec {
+  /**
+   * Store a checked new job (its payload already a copy; no duplicate) and index it. The job
+   * object itself is kept: here it gets its queue, `seq` and `createdAt`.
+   */
+  insert(q: QueueState, job: CheckedJob, now: number): Rec {
     const seq = ++this.#seq;
-    const opts: StoredJobOptions = c.opts;
+    const opts: StoredJobOptions = job.opts;
     const delay = opts.delay ?? 0;
-    const job: JobData = {
-      id: c.id,
-      queueName: q.name,
-      name: c.name,
-      data: c.data,
-      state: "waiting",
-      opts,
-      priority: opts.priority ?? 0,
-      seq,
-      attemptsMade: 0,
-      attemptsStarted: 0,
-      stalledCount: 0,
-      progress: 0,
-      returnValue: null,
-      failedReason: null,
-      stacktrace: NO_LINES,
-      logs: NO_LINES,
-      createdAt: now,
-      delayUntil: null,
-      processedAt: null,
-      finishedAt: null,
-      lockedBy: null,
-      lockToken: null,
-      lockUntil: null,
-      parentId: c.parentId,
-      parentQueueName: c.parentId === null ? null : (c.parentQueueName ?? q.name),
-      pendingChildrenCount: c.pendingChildrenCount,
-      deduplicationKey: c.deduplicationKey,
-      groupId: opts.groupId ?? null,
-    };
+    job.queueName = q.name;
+    job.seq = seq;
+    job.createdAt = now;
+    if (job.parentId !== null && job.parentQueueName === null) job.parentQueueName = q.name;
     const rec: Rec = { job, gen: 0, order: opts.lifo ? -seq : seq, counted: null };
     q.jobs.set(job.id, rec);
     if (job.deduplicationKey !== null) q.dedup.set(job.deduplicationKey, job.id);
@@ -185,7 +161,7 @@ export class StoreCore {
       if (!set) this.children.set(pk, set = new Set());
       set.add(jobKey(q.name, job.id));
     }
-    if (c.pendingChildrenCount > 0) this.#enter(q, rec, "waiting-children");
+    if (job.pendingChildrenCount > 0) this.#enter(q, rec, "waiting-children");
     else if (delay > 0) this.toDelayed(q, rec, now + delay, true);
     else this.toWaiting(q, rec, true);
     return rec;

@@ -13,6 +13,7 @@ import {
   checkParentLink,
   checkPendingChildren,
   checkUpdate as checkSharedUpdate,
+  type JobData,
   type JobProgress,
   type JobUpdate,
   saveJobContext,
@@ -20,18 +21,15 @@ import {
   validateJobOptions,
 } from "@conveyor/shared";
 import { copyChecked, NOT_COPIED, tryCopyJson } from "./_copy.ts";
+import { NO_LINES } from "./_core.ts";
 
-/** A {@linkcode NewJob} after checking, with every optional field resolved (`data` a copy). */
-export interface CheckedJob {
-  id: string;
-  name: string;
-  data: unknown;
-  opts: StoredJobOptions;
-  deduplicationKey: string | null;
-  parentId: string | null;
-  parentQueueName: string | null;
-  pendingChildrenCount: number;
-}
+/**
+ * A {@linkcode NewJob} after checking: the job as it will be stored, every optional field
+ * resolved (`data` a copy). {@linkcode StoreCore.insert} fills in what only saving decides
+ * (`queueName`, `seq`, `createdAt`, the state); until then `parentQueueName` is `null` for a
+ * parent in the job's own queue.
+ */
+export type CheckedJob = JobData;
 
 /** The options of every job saved without any: stored jobs never change their options. */
 const NO_OPTIONS: StoredJobOptions = Object.freeze({});
@@ -63,15 +61,37 @@ export function checkNewJob(job: unknown, where: string): CheckedJob {
   const parentId = checkNewJobRef(j.parentId, id, "parentId");
   const parentQueueName = checkNewJobRef(j.parentQueueName, id, "parentQueueName");
   checkParentLink(parentId, parentQueueName, id);
+  const pendingChildrenCount = checkPendingChildren(j.pendingChildrenCount, id);
+  // Every field of JobData, in its order (one shape for every stored job).
   return {
     id,
+    queueName: "",
     name,
     data,
+    state: "waiting",
     opts,
-    deduplicationKey,
+    priority: opts.priority ?? 0,
+    seq: 0,
+    attemptsMade: 0,
+    attemptsStarted: 0,
+    stalledCount: 0,
+    progress: 0,
+    returnValue: null,
+    failedReason: null,
+    stacktrace: NO_LINES,
+    logs: NO_LINES,
+    createdAt: 0,
+    delayUntil: null,
+    processedAt: null,
+    finishedAt: null,
+    lockedBy: null,
+    lockToken: null,
+    lockUntil: null,
     parentId,
     parentQueueName,
-    pendingChildrenCount: checkPendingChildren(j.pendingChildrenCount, id),
+    pendingChildrenCount,
+    deduplicationKey,
+    groupId: opts.groupId ?? null,
   };
 }
 
