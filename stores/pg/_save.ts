@@ -11,9 +11,9 @@ import type { Db } from "./_db.ts";
 import type { InsertRecord } from "./_rows.ts";
 
 /**
- * Insert jobs read from a JSON array ($1), publishing with origin $2. With `dedup` (some job has
- * a deduplication key), a key whose ttl ran out stops holding first (`expired`), so a new job may
- * take it. Returns one row: how many jobs were inserted (`n`), the payloads published, and, only
+ * Insert jobs read from a JSON array ($1), publishing with origin $2; the clock is read once
+ * (`(select now_ms())`), not per job. With `dedup` (some job has a deduplication key), a key
+ * whose ttl ran out stops holding first (`expired`), so a new job may take it. Returns one row: how many jobs were inserted (`n`), the payloads published, and, only
  * when some job was not inserted, which ones were (`[queue, id]` pairs): sending a row back per
  * job would cost the client more than the rest of the statement.
  */
@@ -49,9 +49,9 @@ inserted as (
     case when pending_children > 0 then 'waiting-children'
          when delay > 0 then 'delayed'
          else 'waiting' end,
-    priority, lifo, ${s}.now_ms(),
-    case when delay > 0 then ${s}.now_ms() + delay end,
-    group_id, dedup_key, dedup_key is not null, ${s}.now_ms() + dedup_ttl, parent_queue,
+    priority, lifo, (select ${s}.now_ms()),
+    case when delay > 0 then (select ${s}.now_ms()) + delay end,
+    group_id, dedup_key, dedup_key is not null, (select ${s}.now_ms()) + dedup_ttl, parent_queue,
     parent_id, pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age
   from input${
   dedup
@@ -77,7 +77,7 @@ with input as (
 ),
 inserted as (
   insert into ${s}.jobs (queue, id, name, data, opts, state, created_at)
-  select queue, id, name, coalesce(data, 'null'), opts, 'waiting', ${s}.now_ms()
+  select queue, id, name, coalesce(data, 'null'), opts, 'waiting', (select ${s}.now_ms())
   from input
   on conflict do nothing
   returning queue, id, state, seq
