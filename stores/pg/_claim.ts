@@ -32,7 +32,7 @@ const NONE_LEFT = (s: string) =>
   `(
     select count(*) from (select from ${s}.jobs w where w.queue = $1 and w.state = 'waiting'
                           limit $4::int + 1) waiting
-  ) < (select count(*) from claimed)`;
+  ) <= (select count(*) from claimed)`;
 
 /**
  * CTEs that lease the jobs of `picked` to worker `worker` for `lease` ms (SQL expressions) and
