@@ -43,10 +43,16 @@ export function buildNewJob<T>(
 }
 
 /**
- * The NewJob of an add without options, or `null` when the name or payload is not valid (the
- * caller then takes the general path, which throws the message naming the field).
+ * The NewJob of an add without options, or `null` when the name is not valid (the caller then
+ * takes the general path, which throws the message naming it). The payload is not checked
+ * here: the store refuses one that is not JSON, then {@linkcode checkPayload} names the add.
  */
 export function fastNewJob<T>(name: string, data: T): NewJob<T> | null {
-  if (!isJobName(name) || !isJson(data)) return null;
+  if (!isJobName(name)) return null;
   return { id: generateId(), name, data, opts: {} };
+}
+
+/** Throw the add's own error when `data` is not JSON (as the general path does). */
+export function checkPayload(name: string, data: unknown): void {
+  if (!isJson(data)) assertJsonValue(data, `${context(name)}payload`);
 }

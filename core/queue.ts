@@ -12,6 +12,7 @@ import {
   type JobState,
   type NewJob,
   parseDuration,
+  type SaveResult,
   StoreClosedError,
   type StoreEvent,
   type StoreInterface,
@@ -22,7 +23,7 @@ import {
 } from "@conveyor/shared";
 import { acquireHub, type QueueHub } from "./_hub.ts";
 import { localJob, localJobData } from "./_job_data.ts";
-import { buildNewJob, fastNewJob } from "./_new_job.ts";
+import { buildNewJob, checkPayload, fastNewJob } from "./_new_job.ts";
 import { checkCron, type ScheduleDefinition } from "./_scheduler.ts";
 import {
   listSchedules,
@@ -234,14 +235,26 @@ export class Queue<T = any, R = any> {
     data: T,
     opts?: AddJobOptions & TransactionOptions,
   ): Promise<Job<T, R>> {
-    // The common add (no options, a valid name and payload) in one step: no async frame, no
-    // option merging; anything else, and every error, takes the general path.
+    // The common add (no options, a valid name) in one step: no async frame, no option merging,
+    // and the payload checked once, by the store (which refuses, saving nothing, what is not
+    // JSON; see StoreInterface.saveJob). After a refusal the payload is checked here, so the
+    // error names the add as the general path's does. Anything else takes the general path.
     if (opts === undefined && this.#defaults === undefined && !this.#closed) {
       try {
         const job = fastNewJob(name, data);
         if (job !== null) {
-          return this.store.saveJob(this.name, job).then((result) =>
-            result.duplicate ? this.#existing(result.id, job) : this.#saved(job)
+          let saving: Promise<SaveResult>;
+          try {
+            saving = this.store.saveJob(this.name, job);
+          } catch (error) {
+            saving = Promise.reject(error);
+          }
+          return saving.then(
+            (result) => result.duplicate ? this.#existing(result.id, job) : this.#saved(job),
+            (error) => {
+              checkPayload(name, data);
+              throw error;
+            },
           );
         }
       } catch (error) {

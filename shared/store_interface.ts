@@ -119,6 +119,11 @@ export interface StoreInterface {
    * Atomically reports a duplicate (and saves nothing) when the queue holds a job with the same
    * id, or a live job holding the same `deduplicationKey` (until it finishes, or until
    * `opts.deduplication.ttl` ms after its add when a ttl is set).
+   *
+   * Rejects with a `TypeError`, saving nothing, when `job.data` is not JSON as
+   * `assertJsonValue` defines it (`saveBulk` and `saveFlow` likewise, for every job). Core's
+   * common add path leaves this check to the store and checks the payload itself only after a
+   * refusal, to name the add in its message.
    */
   saveJob(queueName: string, job: NewJob): Promise<SaveResult>;
   /** Save many jobs in one atomic step; results are in input order. Duplicates as in `saveJob`. */

@@ -44,6 +44,28 @@ function notJson(): [string, unknown][] {
   ];
 }
 
+/**
+ * Every kind of payload `assertJsonValue` refuses, as core's add relies on the store to refuse
+ * it (the payload itself, not a field of one, may be `undefined` here).
+ */
+function allNotJson(): [string, unknown][] {
+  class Point {
+    x = 1;
+  }
+  return [
+    ...notJson(),
+    ["NaN", { n: NaN }],
+    ["Infinity", [1, Infinity]],
+    ["undefined as the payload", undefined],
+    ["undefined in an array", [undefined]],
+    ["a symbol", { s: Symbol("s") }],
+    ["a Date", { at: new Date(0) }],
+    ["a Map", new Map()],
+    ["a class instance", { p: new Point() }],
+    ["a deep bad value", { a: [{ b: { c: () => 1 } }] }],
+  ];
+}
+
 /** What stores must refuse: wrong states, invalid flows, and use after disconnect. */
 export const badInputCases: ConformanceCase[] = defineCases("bad-input", {
   "removeJob of an active job throws InvalidJobStateError and keeps the job": async (store) => {
@@ -144,7 +166,7 @@ export const badInputCases: ConformanceCase[] = defineCases("bad-input", {
   "saveJob refuses a payload that is not JSON with a TypeError and saves nothing": async (
     store,
   ) => {
-    for (const [what, data] of notJson()) {
+    for (const [what, data] of allNotJson()) {
       const job = { ...(await newJob("bad")), data };
       await assert.rejects(() => store.saveJob(Q, job), TypeError, `payload with ${what}`);
     }
