@@ -80,7 +80,8 @@ export function checkNewJob(job: unknown, where: string): CheckedJob {
     failedReason: null,
     stacktrace: NO_LINES,
     logs: NO_LINES,
-    createdAt: 0,
+    // NaN until insert: a double from the start, as clock readings are (no map change then).
+    createdAt: NaN,
     delayUntil: null,
     processedAt: null,
     finishedAt: null,
