@@ -99,7 +99,7 @@ export interface KeepJobs {
 export interface JobOptions {
   /**
    * Custom job id, unique within its queue. Adding a job whose id exists is a duplicate add.
-   * @default a time-ordered UUID v7 (`generateId`)
+   * @default a random UUID
    */
   jobId?: string;
   /**
