@@ -142,6 +142,22 @@ export const eventsCases: ConformanceCase[] = defineCases("events", {
     assert.equal(log.events.some(about("active", "c")), false, "no active for unclaimed job c");
   },
 
+  "active names the worker that claimed the job (detail.workerId)": async (store) => {
+    for (const id of ["a", "b"]) await add(store, id);
+    const log = listen(store);
+    // Claims of two workers at once (a store may run them as one statement).
+    await Promise.all([
+      store.fetchNextJobs(Q, "w1", LONG, 1),
+      store.fetchNextJobs(Q, "w2", LONG, 1),
+    ]);
+    const a = await log.waitFor(about("active", "a"), "active for job a");
+    const b = await log.waitFor(about("active", "b"), "active for job b");
+    const owner = async (id: string) => (await store.getJob(Q, id))?.lockedBy;
+    assert.equal(a.detail?.workerId, await owner("a"));
+    assert.equal(b.detail?.workerId, await owner("b"));
+    assert.deepEqual([a.detail?.workerId, b.detail?.workerId].sort(), ["w1", "w2"]);
+  },
+
   "a claim that takes the last waiting jobs publishes drained, not before": async (store) => {
     for (const id of ["a", "b", "c"]) await add(store, id);
     const log = listen(store);

@@ -36,7 +36,8 @@ const NONE_LEFT = (s: string) =>
 
 /**
  * CTEs that lease the jobs of `picked` to worker `worker` for `lease` ms (SQL expressions) and
- * publish `active` (and `drained` when the queue has no waiting job left) with origin $5.
+ * publish `drained` when the queue has no waiting job left, with origin $5. The caller
+ * publishes `active` itself, per worker (see {@linkcode activePayload}).
  */
 const LEASE = (s: string, worker: string, lease: string, slot: string) => `
 claimed as (
@@ -49,10 +50,7 @@ claimed as (
   returning ${jobColumns("j")}, j.order_key, ${slot} as slot
 ),
 notice as (
-  select ${s}.emit($5, $1, 'active', array(select id from claimed order by priority, order_key))
-    as payload
-  union all
-  select ${s}.emit($5, $1, 'drained', null)
+  select ${s}.emit($5, $1, 'drained', null) as payload
   where exists (select from claimed) and ${NONE_LEFT(s)}
 )`;
 
@@ -126,13 +124,19 @@ const MAX_PAYLOAD = 7900;
  * The payload `emit()` would build for an event of `type` about jobs `ids` of `queue` (ids
  * dropped, count kept, when too long), for statements that publish from JavaScript.
  */
-export function activePayload(origin: string, queue: string, type: string, ids: string[]): string {
-  const text = JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, i: ids });
+export function activePayload(
+  origin: string,
+  queue: string,
+  type: string,
+  ids: string[],
+  detail?: Record<string, string>,
+): string {
+  const text = JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, i: ids, d: detail });
   // Ids and names are ASCII in the common case; count bytes only when the text could be long.
   if (text.length * 3 <= MAX_PAYLOAD || new TextEncoder().encode(text).length <= MAX_PAYLOAD) {
     return text;
   }
-  return JSON.stringify({ o: origin, q: queue, t: type, n: ids.length });
+  return JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, d: detail });
 }
 
 /** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */
@@ -316,16 +320,22 @@ export class Claimer {
             ]],
           ]))[1]
           : await db.query(CLAIM, base);
-        const events = rows.length > 0 ? rows[0].events as string[] : [];
+        const drained = rows.length > 0 ? rows[0].events as string[] : [];
         let first = 1;
         batch.forEach((r, i) => {
           const mine = rows.filter((row) => {
             const slot = Number(row.slot);
             return slot >= first && slot < first + r.count;
-          });
+          }).map(rowToJob);
           first += r.count;
-          // The first caller carries the batch's events; they are delivered once.
-          r.resolve({ jobs: mine.map(rowToJob), events: i === 0 ? events : [] });
+          const events = mine.length === 0 ? [] : [
+            activePayload(db.origin, queue, "active", mine.map((job) => job.id), {
+              workerId: r.worker,
+            }),
+          ];
+          // The last caller carries the batch's drained; it is delivered once, after every active.
+          if (i === batch.length - 1) events.push(...drained);
+          r.resolve({ jobs: mine, events });
         });
       } catch (error) {
         for (const r of batch) r.reject(error);
@@ -342,7 +352,11 @@ export class Claimer {
       const jobs = rows.map(rowToJob);
       const events: string[] = [];
       if (jobs.length > 0) {
-        events.push(activePayload(db.origin, queue, "active", jobs.map((job) => job.id)));
+        events.push(
+          activePayload(db.origin, queue, "active", jobs.map((job) => job.id), {
+            workerId: batch[0].worker,
+          }),
+        );
         if (rows[0].drained === true) {
           events.push(JSON.stringify({ o: db.origin, q: queue, t: "drained", n: null }));
         }
