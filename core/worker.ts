@@ -624,14 +624,17 @@ export class Worker<T = any, R = any> {
 
   /**
    * The processor of `unit` returned and its finish call was issued: free its slot now, so the
-   * next claim overlaps the completion's commit. At most `concurrency` finishes run this way;
-   * beyond that the unit keeps its slot until its finish resolves (as without overlap), so the
-   * leases held never exceed `concurrency` + finishes in flight <= 2 × `concurrency`. The job's
-   * entry stays in the running set (and under lease renewal) until its finish resolves.
-   * Returns whether the slot was freed early.
+   * next claim overlaps the completion's commit. At most `concurrency` + `prefetch` finishes
+   * run this way (a prefetching worker keeps that many in flight, so a store that coalesces
+   * completions commits them in batches as large as its claims); beyond that the unit keeps its
+   * slot until its finish resolves (as without overlap), so the leases held never exceed
+   * 2 × (`concurrency` + `prefetch`). The job's entry stays in the running set (and under lease
+   * renewal) until its finish resolves. Returns whether the slot was freed early.
    */
   #overlapFinish(unit: Unit): boolean {
-    if (unit.released || this.#finishing >= this.#cfg.concurrency) return false;
+    if (unit.released || this.#finishing >= this.#cfg.concurrency + this.#cfg.prefetch) {
+      return false;
+    }
     this.#finishing++;
     this.#unitDone(unit);
     return true;

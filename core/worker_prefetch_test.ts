@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { deferred, fakeTime, flush, newStore } from "./_test_util.ts";
+import { deferred, fakeTime, flush, newStore, withOverrides } from "./_test_util.ts";
 import { Queue } from "./queue.ts";
 import { Worker } from "./worker.ts";
 
@@ -167,6 +167,48 @@ Deno.test("Worker checks prefetch: an integer >= 0, not with batch", async () =>
       (e: unknown) => e instanceof TypeError && /prefetch.*batch/.test(e.message),
     );
   } finally {
+    await store.disconnect();
+  }
+});
+
+Deno.test("Worker with prefetch keeps up to concurrency + prefetch completions in flight", async () => {
+  const store = await newStore();
+  const queue = new Queue("q", { store });
+  const gate = deferred();
+  let pending = 0;
+  let peak = 0;
+  // A store whose completions wait for the gate: how many does the worker issue at once?
+  const slow = withOverrides(store, {
+    completeJob: async (...args: Parameters<typeof store.completeJob>) => {
+      pending++;
+      peak = Math.max(peak, pending);
+      await gate.promise;
+      pending--;
+      return await store.completeJob(...args);
+    },
+  });
+  const worker = new Worker("q", () => "ok", {
+    store: slow,
+    concurrency: 1,
+    prefetch: 3,
+    autorun: false,
+  });
+  try {
+    for (let i = 0; i < 6; i++) await queue.add("x", { i });
+    worker.run();
+    await flush(100);
+    // Four finishes (concurrency 1 + prefetch 3) gave their slot back while their completions
+    // wait; the fifth job's finish keeps its slot, so the sixth waits.
+    assert.equal(peak, 5);
+    assert.equal(pending, 5);
+    assert.equal(await store.countJobs("q", "waiting") + await store.countJobs("q", "active"), 6);
+    gate.resolve();
+    for (let i = 0; i < 200 && (await store.countJobs("q", "completed")) < 6; i++) await flush();
+    assert.equal(await store.countJobs("q", "completed"), 6);
+  } finally {
+    gate.resolve();
+    await worker.close();
+    await queue.close();
     await store.disconnect();
   }
 });
