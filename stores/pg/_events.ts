@@ -51,7 +51,7 @@ export function decodePayload(text: string): { origin: string; events: StoreEven
 }
 
 function copyDetail(e: StoreEvent): Partial<StoreEvent> {
-  return e.detail ? { detail: structuredClone(e.detail) } : {};
+  return e.detail ? { detail: copyValue(e.detail) as StoreEvent["detail"] } : {};
 }
 
 /** Encode an event given to `publish()`; drops `detail` when the payload would be too long. */
@@ -65,6 +65,19 @@ export function encodePublished(origin: string, event: StoreEvent): string {
 }
 
 /**
+ * A copy of a JSON object: a spread when every value is a primitive (the usual detail, e.g.
+ * `{ workerId }` on every `active` event), `structuredClone` otherwise.
+ */
+function copyValue(value: object): unknown {
+  if (Array.isArray(value)) return structuredClone(value);
+  for (const key in value) {
+    const v = (value as Record<string, unknown>)[key];
+    if (typeof v === "object" && v !== null) return structuredClone(value);
+  }
+  return { ...value };
+}
+
+/**
  * A listener's own copy of an event: nested values (`detail`) are cloned, the flat fields
  * copied, which is what `structuredClone` gives for these plain objects, at a fraction of its
  * cost on the hot path (an `active` and a `completed` event per job).
@@ -72,7 +85,7 @@ export function encodePublished(origin: string, event: StoreEvent): string {
 function copyEvent(event: StoreEvent): StoreEvent {
   const copy: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(event)) {
-    copy[key] = typeof value === "object" && value !== null ? structuredClone(value) : value;
+    copy[key] = typeof value === "object" && value !== null ? copyValue(value) : value;
   }
   return copy as unknown as StoreEvent;
 }
