@@ -13,6 +13,7 @@ import {
   type NewJob,
   parseDuration,
   type SaveResult,
+  STORE_EVENT_TYPES,
   StoreClosedError,
   type StoreEvent,
   type StoreInterface,
@@ -83,23 +84,6 @@ export interface BulkJob<T = unknown> {
   /** Job options. */
   opts?: AddJobOptions;
 }
-
-/** The events of `Queue.events` that come from the store (all but `error`). */
-const QUEUE_EVENT_TYPES: readonly (keyof QueueEvents & string)[] = [
-  "waiting",
-  "waiting-children",
-  "delayed",
-  "active",
-  "progress",
-  "completed",
-  "failed",
-  "stalled",
-  "removed",
-  "cleaned",
-  "paused",
-  "resumed",
-  "drained",
-];
 
 function sortedCounts(): Record<JobState, number> {
   const counts = {} as Record<JobState, number>;
@@ -626,7 +610,8 @@ export class Queue<T = any, R = any> {
 
   #listenersChanged(): void {
     if (this.#closed) return;
-    const wanted = QUEUE_EVENT_TYPES.some((type) => this.events.hasListeners(type));
+    // The events of `Queue.events` that come from the store (all but `error`).
+    const wanted = STORE_EVENT_TYPES.some((type) => this.events.hasListeners(type));
     if (wanted && this.#unlisten === undefined) {
       try {
         this.#unlisten = this.#hub.listen(this.#forwarder);

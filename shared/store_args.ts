@@ -17,7 +17,7 @@
 
 import { checkInt, checkMs, describeValue } from "./_checks.ts";
 import type { FetchOptions, JobFailure } from "./store_interface.ts";
-import { JOB_STATES, type JobState, type StoreEvent } from "./types.ts";
+import { JOB_STATES, type JobState, STORE_EVENT_TYPES, type StoreEvent } from "./types.ts";
 import {
   isValidJobName,
   MAX_NAME_LENGTH,
@@ -268,21 +268,7 @@ export function checkUpdate<T>(
   return out;
 }
 
-const STORE_EVENT_TYPES = new Set<string>([
-  "waiting",
-  "waiting-children",
-  "delayed",
-  "active",
-  "progress",
-  "completed",
-  "failed",
-  "stalled",
-  "removed",
-  "paused",
-  "resumed",
-  "drained",
-  "cleaned",
-]);
+const EVENT_TYPES: ReadonlySet<string> = new Set(STORE_EVENT_TYPES);
 
 /**
  * Check an event handed to `publish`: an object with a valid queue name and a store event type.
@@ -298,7 +284,7 @@ export function checkEvent(event: unknown): StoreEvent {
   }
   const e = event as StoreEvent;
   validateQueueName(e.queueName);
-  if (!STORE_EVENT_TYPES.has(e.type)) {
+  if (!EVENT_TYPES.has(e.type)) {
     throw new RangeError(`event type ${JSON.stringify(e.type)} is not a store event type`);
   }
   return e;

@@ -296,6 +296,23 @@ export type StoreEventType =
   | "drained"
   | "cleaned";
 
+/** Every {@linkcode StoreEventType}. */
+export const STORE_EVENT_TYPES: readonly StoreEventType[] = Object.freeze([
+  "waiting",
+  "waiting-children",
+  "delayed",
+  "active",
+  "progress",
+  "completed",
+  "failed",
+  "stalled",
+  "removed",
+  "paused",
+  "resumed",
+  "drained",
+  "cleaned",
+]);
+
 /** An event published by a store. Kept small: it names the job; read the job for its data. */
 export interface StoreEvent {
   /** What happened. */
