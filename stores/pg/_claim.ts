@@ -15,6 +15,7 @@
 
 import type { FetchOptions, JobData } from "@conveyor/shared";
 import type { Db, Row, Statement } from "./_db.ts";
+import { encodePayload } from "./_events.ts";
 import { jobColumns, rowToJob } from "./_rows.ts";
 
 /** Paused names of the queue ($1) are skipped; a paused queue (`*`) claims nothing. */
@@ -37,7 +38,7 @@ const NONE_LEFT = (s: string) =>
 /**
  * CTEs that lease the jobs of `picked` to worker `worker` for `lease` ms (SQL expressions) and
  * publish `drained` when the queue has no waiting job left, with origin $5. The caller
- * publishes `active` itself, per worker (see {@linkcode activePayload}).
+ * publishes `active` itself, per worker (see `encodePayload` in `_events.ts`).
  */
 const LEASE = (s: string, worker: string, lease: string, slot: string) => `
 claimed as (
@@ -92,7 +93,7 @@ ${RETURN_CLAIMED}`;
  * Claim up to $4 jobs of queue $1 for one worker $2 with a lease of $3 ms, no limits: the common
  * case (one worker per queue and store), leaner than {@linkcode CLAIM} (no per-slot arrays, no
  * numbering). Returns the jobs in claim order; the first row says whether the claim emptied the
- * queue (`drained`). The caller publishes `active` itself (see {@linkcode activePayload}).
+ * queue (`drained`). The caller publishes `active` itself (see `encodePayload` in `_events.ts`).
  */
 const CLAIM_ONE = (s: string) => `
 with claimed as (
@@ -116,28 +117,6 @@ select claimed.*,
        then (select drained from drained) end as drained
 from claimed, (select set_config('synchronous_commit', 'off', true)) as async_commit
 order by priority, order_key`;
-
-/** Longest payload NOTIFY accepts is 8000 bytes; `emit()` keeps clear of it the same way. */
-const MAX_PAYLOAD = 7900;
-
-/**
- * The payload `emit()` would build for an event of `type` about jobs `ids` of `queue` (ids
- * dropped, count kept, when too long), for statements that publish from JavaScript.
- */
-export function activePayload(
-  origin: string,
-  queue: string,
-  type: string,
-  ids: string[],
-  detail?: Record<string, string>,
-): string {
-  const text = JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, i: ids, d: detail });
-  // Ids and names are ASCII in the common case; count bytes only when the text could be long.
-  if (text.length * 3 <= MAX_PAYLOAD || new TextEncoder().encode(text).length <= MAX_PAYLOAD) {
-    return text;
-  }
-  return JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, d: detail });
-}
 
 /** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */
 const QUEUE_LOCK = () => `select pg_advisory_xact_lock(hashtext('conveyor:claim'), hashtext($1))`;
@@ -329,7 +308,7 @@ export class Claimer {
           }).map(rowToJob);
           first += r.count;
           const events = mine.length === 0 ? [] : [
-            activePayload(db.origin, queue, "active", mine.map((job) => job.id), {
+            encodePayload(db.origin, queue, "active", mine.map((job) => job.id), {
               workerId: r.worker,
             }),
           ];
@@ -353,12 +332,12 @@ export class Claimer {
       const events: string[] = [];
       if (jobs.length > 0) {
         events.push(
-          activePayload(db.origin, queue, "active", jobs.map((job) => job.id), {
+          encodePayload(db.origin, queue, "active", jobs.map((job) => job.id), {
             workerId: batch[0].worker,
           }),
         );
         if (rows[0].drained === true) {
-          events.push(JSON.stringify({ o: db.origin, q: queue, t: "drained", n: null }));
+          events.push(encodePayload(db.origin, queue, "drained"));
         }
       }
       let first = 0;

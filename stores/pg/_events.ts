@@ -54,6 +54,27 @@ function copyDetail(e: StoreEvent): Partial<StoreEvent> {
   return e.detail ? { detail: copyValue(e.detail) as StoreEvent["detail"] } : {};
 }
 
+/**
+ * The payload `emit()` builds for an event of `type` about jobs `ids` of `queue` (no ids: a
+ * queue-wide event; ids dropped, count kept, when too long), for statements whose events are
+ * published from JavaScript.
+ */
+export function encodePayload(
+  origin: string,
+  queue: string,
+  type: StoreEventType,
+  ids?: string[],
+  detail?: Record<string, string>,
+): string {
+  if (ids === undefined) return JSON.stringify({ o: origin, q: queue, t: type, d: detail });
+  const text = JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, i: ids, d: detail });
+  // Ids and names are ASCII in the common case; count bytes only when the text could be long.
+  if (text.length * 3 <= MAX_PAYLOAD || new TextEncoder().encode(text).length <= MAX_PAYLOAD) {
+    return text;
+  }
+  return JSON.stringify({ o: origin, q: queue, t: type, n: ids.length, d: detail });
+}
+
 /** Encode an event given to `publish()`; drops `detail` when the payload would be too long. */
 export function encodePublished(origin: string, event: StoreEvent): string {
   let text = JSON.stringify({ o: origin, e: event });

@@ -10,6 +10,11 @@ import type { SaveResult } from "@conveyor/shared";
 import type { Db } from "./_db.ts";
 import type { InsertRecord } from "./_rows.ts";
 
+/** The columns a full insert sets (the rest keep their defaults). */
+const INSERT_COLUMNS = `queue, id, name, data, opts, state, priority, lifo, created_at,
+    delay_until, group_id, dedup_key, dedup_held, dedup_until, parent_queue, parent_id,
+    pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age`;
+
 /**
  * Insert jobs read from a JSON array ($1), publishing with origin $2; the clock is read once
  * (`(select now_ms())`), not per job. With `dedup` (some job has a deduplication key), a key
@@ -42,9 +47,7 @@ expired as (
     : ""
 }
 inserted as (
-  insert into ${s}.jobs (queue, id, name, data, opts, state, priority, lifo, created_at,
-    delay_until, group_id, dedup_key, dedup_held, dedup_until, parent_queue, parent_id,
-    pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age)
+  insert into ${s}.jobs (${INSERT_COLUMNS})
   select queue, id, name, coalesce(data, 'null'), opts,
     case when pending_children > 0 then 'waiting-children'
          when delay > 0 then 'delayed'
@@ -138,9 +141,7 @@ expired as (
     : ""
 }
 inserted as (
-  insert into ${s}.jobs (queue, id, name, data, opts, state, priority, lifo, created_at,
-    delay_until, group_id, dedup_key, dedup_held, dedup_until, parent_queue, parent_id,
-    pending_children, parent_policy, complete_keep, complete_age, fail_keep, fail_age)
+  insert into ${s}.jobs (${INSERT_COLUMNS})
   select $1::text, $2::text, $3::text, $4::text::json, $5::text::json,
     case when $14::text::int > 0 then 'waiting-children'
          when $8::text::bigint > 0 then 'delayed'
