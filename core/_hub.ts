@@ -90,16 +90,10 @@ export class QueueHub {
   /** Receive every store event of the queue. */
   listen(listener: HubListener): () => void {
     if (!this.#listeners.includes(listener)) this.#listeners = [...this.#listeners, listener];
-    try {
-      this.#update();
-    } catch (error) {
-      this.#listeners = this.#listeners.filter((l) => l !== listener);
-      throw error;
-    }
-    return () => {
+    return this.#registered(() => {
       this.#listeners = this.#listeners.filter((l) => l !== listener);
       this.#update();
-    };
+    });
   }
 
   /** Register a worker: it is woken by `wake()` and keeps the promoter running. */
@@ -107,19 +101,12 @@ export class QueueHub {
     if (!this.#wakers.includes(wake)) this.#wakers = [...this.#wakers, wake];
     this.#errorHandlers.add(onError);
     if (this.#workers++ === 0) this.promoter.start();
-    const detach = () => {
+    return this.#registered(() => {
       this.#wakers = this.#wakers.filter((w) => w !== wake);
       this.#errorHandlers.delete(onError);
       if (--this.#workers === 0) this.promoter.stop();
       this.#update();
-    };
-    try {
-      this.#update();
-    } catch (error) {
-      detach();
-      throw error;
-    }
-    return detach;
+    });
   }
 
   /** Receive the store events that name job `jobId`. */
@@ -130,7 +117,7 @@ export class QueueHub {
       this.#waiters.set(jobId, set);
     }
     set.add(listener);
-    const stop = () => {
+    return this.#registered(() => {
       const s = this.#waiters.get(jobId);
       if (!s) return;
       s.delete(listener);
@@ -138,14 +125,25 @@ export class QueueHub {
         this.#waiters.delete(jobId);
         this.#update();
       }
-    };
+    });
+  }
+
+  /**
+   * A registration was just made: subscribe to the store if that is now needed. Returns `undo`,
+   * which ends the registration; when subscribing fails, undoes it and rethrows.
+   */
+  #registered(undo: () => void): () => void {
     try {
       this.#update();
     } catch (error) {
-      stop();
+      try {
+        undo();
+      } catch {
+        // the subscribe error below is the one to report
+      }
       throw error;
     }
-    return stop;
+    return undo;
   }
 
   /** Wake every worker of the queue (jobs may be waiting). */

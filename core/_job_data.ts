@@ -3,18 +3,16 @@
 import type { JobData, NewJob, StoreInterface } from "@conveyor/shared";
 import { Job } from "./job.ts";
 
-/** Build the JobData of a job just saved, without reading it back. */
-export function localJobData<T>(queueName: string, job: NewJob<T>, now: number): JobData<T> {
-  const delay = job.opts.delay ?? 0;
-  const pending = job.pendingChildrenCount ?? 0;
+/** A JobData with every field (in one order, so every one has the same shape) at its default. */
+function blank(): JobData {
   return {
-    id: job.id,
-    queueName,
-    name: job.name,
-    data: job.data,
-    state: pending > 0 ? "waiting-children" : delay > 0 ? "delayed" : "waiting",
-    opts: job.opts,
-    priority: job.opts.priority ?? 0,
+    id: "",
+    queueName: "",
+    name: "",
+    data: null,
+    state: "waiting",
+    opts: {},
+    priority: 0,
     seq: 0,
     attemptsMade: 0,
     attemptsStarted: 0,
@@ -24,38 +22,26 @@ export function localJobData<T>(queueName: string, job: NewJob<T>, now: number):
     failedReason: null,
     stacktrace: [],
     logs: [],
-    createdAt: now,
-    delayUntil: delay > 0 ? now + delay : null,
+    createdAt: 0,
+    delayUntil: null,
     processedAt: null,
     finishedAt: null,
     lockedBy: null,
     lockToken: null,
     lockUntil: null,
-    parentId: job.parentId ?? null,
-    parentQueueName: job.parentQueueName ?? null,
-    pendingChildrenCount: pending,
-    deduplicationKey: job.deduplicationKey ?? null,
-    groupId: job.opts.groupId ?? null,
+    parentId: null,
+    parentQueueName: null,
+    pendingChildrenCount: 0,
+    deduplicationKey: null,
+    groupId: null,
   };
 }
 
-/**
- * One JobData, refilled for every {@linkcode localJob}: the Job constructor copies its fields,
- * so an add allocates the Job alone. Fields that never differ keep the values set here.
- */
-const scratch: JobData = localJobData("", { id: "", name: "", data: null, opts: {} }, 0);
-
-/** The Job of a job just saved ({@linkcode localJobData} as a Job), without reading it back. */
-export function localJob<T, R>(
-  store: StoreInterface,
-  queueName: string,
-  job: NewJob<T>,
-  now: number,
-): Job<T, R> {
+/** Set the fields of `d` that a just-saved `job` decides; the others keep their defaults. */
+function fill<T>(d: JobData, queueName: string, job: NewJob<T>, now: number): JobData<T> {
   const opts = job.opts;
   const delay = opts.delay ?? 0;
   const pending = job.pendingChildrenCount ?? 0;
-  const d = scratch;
   d.id = job.id;
   d.queueName = queueName;
   d.name = job.name;
@@ -72,8 +58,29 @@ export function localJob<T, R>(
   d.pendingChildrenCount = pending;
   d.deduplicationKey = job.deduplicationKey ?? null;
   d.groupId = opts.groupId ?? null;
-  const out = new Job<T, R>(store, d as JobData<T, R>);
+  return d as JobData<T>;
+}
+
+/** Build the JobData of a job just saved, without reading it back. */
+export function localJobData<T>(queueName: string, job: NewJob<T>, now: number): JobData<T> {
+  return fill(blank(), queueName, job, now);
+}
+
+/**
+ * One JobData, refilled for every {@linkcode localJob}: the Job constructor copies its fields,
+ * so an add allocates the Job alone. Fields that never differ keep their defaults.
+ */
+const scratch: JobData = blank();
+
+/** The Job of a job just saved ({@linkcode localJobData} as a Job), without reading it back. */
+export function localJob<T, R>(
+  store: StoreInterface,
+  queueName: string,
+  job: NewJob<T>,
+  now: number,
+): Job<T, R> {
+  const out = new Job<T, R>(store, fill(scratch, queueName, job, now) as JobData<T, R>);
   // Keep nothing of this job alive through the scratch object.
-  d.data = null;
+  scratch.data = null;
   return out;
 }

@@ -58,27 +58,23 @@ export class LeaseRenewer {
     if (this.#active.size === 0 && held.length === 0) return;
     for (const entry of this.#active.values()) {
       if (entry.finishing || entry.lost || entry.unit.released) continue;
-      const { id } = entry.data;
-      this.#track(
-        this.#store.extendLock(this.#queueName, id, entry.lockToken, this.#lockDuration).then(
-          (ok) => {
-            if (!ok && !entry.finishing && !entry.unit.released && !entry.lost) this.#onLost(entry);
-          },
-          (error) => this.#onError(error, id),
-        ),
-      );
+      this.#extend(entry.data.id, entry.lockToken, () => {
+        if (!entry.finishing && !entry.unit.released && !entry.lost) this.#onLost(entry);
+      });
     }
-    for (const data of held) {
-      const { id } = data;
-      this.#track(
-        this.#store.extendLock(this.#queueName, id, data.lockToken!, this.#lockDuration).then(
-          (ok) => {
-            if (!ok) this.#onHeldLost(data);
-          },
-          (error) => this.#onError(error, id),
-        ),
-      );
-    }
+    for (const data of held) this.#extend(data.id, data.lockToken!, () => this.#onHeldLost(data));
     this.ensure();
   };
+
+  /** Extend one lease; `lost` runs when the store says it is gone. */
+  #extend(id: string, token: string, lost: () => void): void {
+    this.#track(
+      this.#store.extendLock(this.#queueName, id, token, this.#lockDuration).then(
+        (ok) => {
+          if (!ok) lost();
+        },
+        (error) => this.#onError(error, id),
+      ),
+    );
+  }
 }

@@ -84,9 +84,8 @@ export class Worker<T = any, R = any> {
   #detach: (() => void) | undefined;
   #unlisten: (() => void) | undefined;
   #active = new Map<string, Entry>();
-  /** Prefetched jobs: leased, not started yet (`#held[#heldHead..]`, in claim order). */
+  /** Prefetched jobs: leased, not started yet, in claim order. */
   #held: JobData[] = [];
-  #heldHead = 0;
   /** Units whose processor runs (or whose finish holds the slot; see #runOne). */
   #units = 0;
   /** Units whose processor returned and whose finish is in flight without holding a slot. */
@@ -174,7 +173,7 @@ export class Worker<T = any, R = any> {
       this.#cfg.lockDuration,
       this.#cfg.lockRenewTime,
       this.#active,
-      this.#heldJobs,
+      () => this.#held,
       (entry) => {
         this.#finisher.leaseLost(entry, "extend the lease of");
         entry.unit.controller.abort(new LeaseLostError(queueName, entry.data.id, "run"));
@@ -337,15 +336,14 @@ export class Worker<T = any, R = any> {
 
   #pump(): void {
     if (this.#state !== RUNNING) return;
-    if (this.#heldHead < this.#held.length) this.#startHeld();
+    if (this.#held.length > 0) this.#startHeld();
     if (this.#backingOff) return;
     if (this.#fetching) {
       this.#fetchAgain = true;
       return;
     }
     // Free slots, plus room in the local queue when prefetching.
-    const free = this.#cfg.concurrency - this.#units + this.#cfg.prefetch -
-      (this.#held.length - this.#heldHead);
+    const free = this.#cfg.concurrency - this.#units + this.#cfg.prefetch - this.#held.length;
     if (free <= 0) return;
     this.#fetching = true;
     this.#fetchAgain = false;
@@ -376,12 +374,11 @@ export class Worker<T = any, R = any> {
       if (this.#batch) {
         const size = this.#cfg.batchSize;
         for (let i = 0; i < n; i += size) this.#startBatch(jobs.slice(i, i + size));
-      } else if (this.#cfg.prefetch === 0) {
-        for (let i = 0; i < n; i++) this.#startOne(jobs[i]);
       } else {
+        // Jobs beyond the free slots (a prefetch) wait, leased, in the local queue.
         for (let i = 0; i < n; i++) this.#held.push(jobs[i]);
-        this.#leases.ensure();
         this.#startHeld();
+        if (this.#held.length > 0) this.#leases.ensure();
       }
     }
     if (this.#fetchAgain || n >= this.#requested) {
@@ -412,38 +409,20 @@ export class Worker<T = any, R = any> {
   /** Start held jobs while slots are free. */
   #startHeld(): void {
     const held = this.#held;
-    const concurrency = this.#cfg.concurrency;
-    while (this.#units < concurrency && this.#heldHead < held.length) {
-      const data = held[this.#heldHead];
-      held[this.#heldHead++] = undefined as unknown as JobData;
-      this.#startOne(data);
-    }
-    if (this.#heldHead === held.length) {
-      held.length = 0;
-      this.#heldHead = 0;
-    } else if (this.#heldHead > 1024 && this.#heldHead * 2 > held.length) {
-      held.splice(0, this.#heldHead);
-      this.#heldHead = 0;
-    }
+    while (this.#units < this.#cfg.concurrency && held.length > 0) this.#startOne(held.shift()!);
   }
-
-  /** The held jobs, for lease renewal. */
-  #heldJobs = (): readonly JobData[] =>
-    this.#heldHead === 0 ? this.#held : this.#held.slice(this.#heldHead);
 
   /** A held job's lease was lost: it must not run. */
   #dropHeld = (data: JobData): void => {
-    const i = this.#held.indexOf(data, this.#heldHead);
+    const i = this.#held.indexOf(data);
     if (i >= 0) this.#held.splice(i, 1);
     this.#error(new LeaseLostError(this.name, data.id, "run"), data.id);
   };
 
   /** Give every held job back to the queue (pause, close). */
   #giveBackHeld(): void {
-    const held = this.#held;
-    for (let i = this.#heldHead; i < held.length; i++) this.#giveBack(held[i]);
+    for (const data of this.#held) this.#giveBack(data);
     this.#held = [];
-    this.#heldHead = 0;
   }
 
   #giveBack(data: JobData): void {
