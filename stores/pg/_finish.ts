@@ -9,7 +9,8 @@
  * @module
  */
 
-import type { Db } from "./_db.ts";
+import type { Db, Row } from "./_db.ts";
+import { encodePayload } from "./_events.ts";
 
 /**
  * A `parents` CTE: counts the rows of CTE `source` (columns parent_queue, parent_id,
@@ -36,6 +37,48 @@ parents as (
 export const RELEASED_NOTICE = (s: string, origin: string) => `
   select ${s}.emit(${origin}, queue, state, array_agg(id)) from parents
   where state <> 'waiting-children' group by queue, state`;
+
+/**
+ * Complete leased jobs with no flow parent, given as parallel arrays ($1 `i`, $2 queue, $3 id,
+ * $4 token, $5 value as JSON text): the common case, without {@linkcode COMPLETE}'s row locks,
+ * parent counting or SQL-built events. Returns one row per job completed (or removed, with
+ * `removeOnComplete: true`), with its keep policy; a job not returned (a lost lease, a flow
+ * child, a repeat within the input) is left to `COMPLETE`.
+ *
+ * The fence is `lock_token`, which only a running attempt has: re-checked on the newest row
+ * version should another transaction change the job between the lookup and the update. The
+ * lookup is a primary-key probe per job (`offset 0` keeps the other conditions out of it), so
+ * the plan never scans the active index (full of dead entries during a burst) or the table.
+ */
+const COMPLETE_PLAIN = (s: string) => `
+with input as (
+  select x.i, x.token, x.value, t.queue, t.id, t.complete_keep
+  from unnest($1::int[], $2::text[], $3::text[], $4::text[], $5::text[]) as x(i, queue, id, token, value)
+  cross join lateral (
+    select queue, id, lock_token, state, parent_id, complete_keep
+    from ${s}.jobs where queue = x.queue and id = x.id
+    offset 0
+  ) t
+  where t.lock_token = x.token and t.state = 'active' and t.parent_id is null
+),
+completed as (
+  update ${s}.jobs j set
+    state = 'completed', return_value = coalesce(input.value::json, 'null'),
+    attempts_made = j.attempts_made + 1, finished_at = ${s}.now_ms(),
+    locked_by = null, lock_token = null, lock_until = null,
+    dedup_held = j.dedup_held and j.dedup_until is not null
+  from input
+  where j.queue = input.queue and j.id = input.id and j.lock_token = input.token
+    and input.complete_keep is distinct from 0
+  returning input.i, j.queue, j.id, j.complete_keep, j.complete_age
+),
+removed as (
+  delete from ${s}.jobs j using input
+  where j.queue = input.queue and j.id = input.id and j.lock_token = input.token
+    and input.complete_keep = 0
+  returning input.i, j.queue, j.id, j.complete_keep, j.complete_age
+)
+select * from completed union all select * from removed`;
 
 /**
  * Complete leased jobs given as parallel arrays ($1 `i`, $2 queue, $3 id, $4 token, $5 value as
@@ -203,38 +246,73 @@ export interface Completion {
   json: string;
 }
 
+/** Parallel arrays of completions, as the COMPLETE statements take them. */
+function completionParams(
+  db: Db,
+  jobs: readonly Completion[],
+  index: readonly number[],
+): unknown[] {
+  const n = index.length;
+  const queues = new Array<string>(n);
+  const ids = new Array<string>(n);
+  const tokens = new Array<string>(n);
+  const values = new Array<string>(n);
+  for (let k = 0; k < n; k++) {
+    const j = jobs[index[k]];
+    queues[k] = j.queue;
+    ids[k] = j.id;
+    tokens[k] = j.token;
+    values[k] = j.json;
+  }
+  return [index, queues, ids, tokens, values, db.origin];
+}
+
 /**
- * Complete leased jobs in one statement, then trim completed jobs where a `removeOnComplete`
- * keeps some. Returns, in input order, whether each lease held, and the payloads published.
+ * Complete leased jobs, then trim completed jobs where a `removeOnComplete` keeps some. Jobs
+ * with no flow parent complete in one lean statement ({@linkcode COMPLETE_PLAIN}); the rest
+ * (flow children, lost leases, repeats) go through {@linkcode COMPLETE} after it. Returns, in
+ * input order, whether each lease held, and the payloads published.
  */
 export async function completeJobs(
   db: Db,
   jobs: readonly Completion[],
 ): Promise<{ ok: boolean[]; events: string[] }> {
   const n = jobs.length;
-  const index = new Array<number>(n);
-  const queues = new Array<string>(n);
-  const ids = new Array<string>(n);
-  const tokens = new Array<string>(n);
-  const values = new Array<string>(n);
-  for (let i = 0; i < n; i++) {
-    const j = jobs[i];
-    index[i] = i;
-    queues[i] = j.queue;
-    ids[i] = j.id;
-    tokens[i] = j.token;
-    values[i] = j.json;
-  }
-  const rows = await db.query(COMPLETE, [index, queues, ids, tokens, values, db.origin]);
-  const ok = new Array<boolean>(jobs.length).fill(false);
+  const all = new Array<number>(n);
+  for (let i = 0; i < n; i++) all[i] = i;
+  const ok = new Array<boolean>(n).fill(false);
   const events: string[] = [];
   const trims = new Map<string, [string, unknown, unknown]>();
-  for (const row of rows) {
-    ok[row.i as number] = true;
-    if (Array.isArray(row.events)) events.push(...row.events as string[]);
+  const noteKeep = (row: Row) => {
     if (row.complete_keep !== null || row.complete_age !== null) {
       const key = JSON.stringify([row.queue, row.complete_keep, row.complete_age]);
       trims.set(key, [row.queue as string, row.complete_keep, row.complete_age]);
+    }
+  };
+  const plain = await db.query(COMPLETE_PLAIN, completionParams(db, jobs, all).slice(0, 5));
+  if (plain.length > 0) {
+    // Completed ids per queue, in input order, as COMPLETE's events list them.
+    plain.sort((a, b) => (a.i as number) - (b.i as number));
+    const byQueue = new Map<string, string[]>();
+    for (const row of plain) {
+      ok[row.i as number] = true;
+      const queue = row.queue as string;
+      const ids = byQueue.get(queue);
+      if (ids) ids.push(row.id as string);
+      else byQueue.set(queue, [row.id as string]);
+      noteKeep(row);
+    }
+    for (const [queue, ids] of byQueue) {
+      events.push(encodePayload(db.origin, queue, "completed", ids));
+    }
+  }
+  if (plain.length < n) {
+    const rest = all.filter((i) => !ok[i]);
+    const rows = await db.query(COMPLETE, completionParams(db, jobs, rest));
+    for (const row of rows) {
+      ok[row.i as number] = true;
+      if (Array.isArray(row.events)) events.push(...row.events as string[]);
+      noteKeep(row);
     }
   }
   for (const [queue, keep, age] of trims.values()) await trim(db, queue, "completed", keep, age);
