@@ -94,6 +94,11 @@ ${RETURN_CLAIMED}`;
  * case (one worker per queue and store), leaner than {@linkcode CLAIM} (no per-slot arrays, no
  * numbering). Returns the jobs in claim order; the first row says whether the claim emptied the
  * queue (`drained`). The caller publishes `active` itself (see `encodePayload` in `_events.ts`).
+ *
+ * The update finds the picked rows by `ctid` (a TID scan) rather than by primary key: the rows
+ * are locked, so their versions stay put until this statement updates them. Should one have
+ * been updated between the statement's snapshot and its lock (it then locks the newer
+ * version, which the snapshot cannot see), that row is simply not claimed this time.
  */
 const CLAIM_ONE = (s: string) => `
 with claimed as (
@@ -101,12 +106,12 @@ with claimed as (
     state = 'active', locked_by = $2, lock_token = gen_random_uuid()::text,
     lock_until = ${s}.now_ms() + $3::bigint, processed_at = ${s}.now_ms(),
     attempts_started = j.attempts_started + 1
-  from (select queue, id from ${s}.jobs w
-        where queue = $1 and state = 'waiting' ${NOT_PAUSED(s, "w")}
-        order by priority, order_key
-        limit $4
-        for update skip locked) picked
-  where j.queue = picked.queue and j.id = picked.id
+  where j.ctid = any(array(
+    select ctid from ${s}.jobs w
+    where queue = $1 and state = 'waiting' ${NOT_PAUSED(s, "w")}
+    order by priority, order_key
+    limit $4
+    for update skip locked))
   returning ${jobColumns("j")}, j.order_key
 ),
 drained as (
