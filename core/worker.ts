@@ -90,10 +90,10 @@ export class Worker<T = any, R = any> {
   #units = 0;
   /** Units whose processor returned and whose finish is in flight without holding a slot. */
   #finishing = 0;
-  #fetching = false;
+  /** Claims in flight (at most one, or two with `prefetch`), and the jobs they asked for. */
+  #fetches = new Set<Promise<void>>();
+  #claiming = 0;
   #fetchAgain = false;
-  #requested = 0;
-  #fetchPromise: Promise<void> | undefined;
   #pumpQueued = false;
   #backingOff = false;
   #fetchFailures = 0;
@@ -270,7 +270,7 @@ export class Worker<T = any, R = any> {
     this.#pollTimer = undefined;
     this.#unlisten?.();
     this.#detach?.();
-    if (this.#fetchPromise) await this.#fetchPromise;
+    while (this.#fetches.size > 0) await Promise.all(this.#fetches);
     this.#giveBackHeld();
     if (this.#units > 0 || this.#finishing > 0) {
       if (timeout === undefined) await this.#whenIdle();
@@ -338,20 +338,42 @@ export class Worker<T = any, R = any> {
     if (this.#state !== RUNNING) return;
     if (this.#held.length > 0) this.#startHeld();
     if (this.#backingOff) return;
-    if (this.#fetching) {
+    // Room: free slots, plus room in the local queue when prefetching, less what claims in
+    // flight asked for.
+    const capacity = this.#cfg.concurrency + this.#cfg.prefetch;
+    const room = capacity - this.#units - this.#held.length - this.#claiming;
+    const inFlight = this.#fetches.size;
+    // A prefetching worker sends a second claim while one is out (on a remote store a claim's
+    // round trip would otherwise pace the worker), once the room is worth a statement of its own.
+    if (
+      inFlight > 0 &&
+      (this.#cfg.prefetch === 0 || inFlight >= 2 || room < Math.ceil(capacity / 4))
+    ) {
       this.#fetchAgain = true;
       return;
     }
-    // Free slots, plus room in the local queue when prefetching.
-    const free = this.#cfg.concurrency - this.#units + this.#cfg.prefetch - this.#held.length;
-    if (free <= 0) return;
-    this.#fetching = true;
+    if (room <= 0) return;
     this.#fetchAgain = false;
-    const count = free * this.#cfg.batchSize;
-    this.#requested = count;
-    this.#fetchPromise = this.#store
+    const count = room * this.#cfg.batchSize;
+    this.#claiming += room;
+    const fetch: Promise<void> = this.#store
       .fetchNextJobs(this.name, this.id, this.#cfg.lockDuration, count, this.#cfg.fetchOptions)
-      .then(this.#onFetched, this.#onFetchFailed);
+      .then(
+        (jobs) => {
+          this.#fetchEnded(fetch, room);
+          this.#onFetched(jobs, count);
+        },
+        (error) => {
+          this.#fetchEnded(fetch, room);
+          this.#onFetchFailed(error);
+        },
+      );
+    this.#fetches.add(fetch);
+  }
+
+  #fetchEnded(fetch: Promise<void>, room: number): void {
+    this.#fetches.delete(fetch);
+    this.#claiming -= room;
   }
 
   #deferredPump = (): void => {
@@ -359,9 +381,7 @@ export class Worker<T = any, R = any> {
     this.#pump();
   };
 
-  #onFetched = (jobs: JobData[]): void => {
-    this.#fetching = false;
-    this.#fetchPromise = undefined;
+  #onFetched(jobs: JobData[], requested: number): void {
     this.#fetchFailures = 0;
     if (this.#state !== RUNNING) {
       for (const data of jobs) this.#giveBack(data);
@@ -381,20 +401,21 @@ export class Worker<T = any, R = any> {
         if (this.#held.length > 0) this.#leases.ensure();
       }
     }
-    if (this.#fetchAgain || n >= this.#requested) {
+    if (this.#fetchAgain || n >= requested) {
       this.#pump();
       return;
     }
     if (this.#cfg.limiter) this.#armLimiter();
-    if (n === 0 && this.#units === 0 && this.#finishing === 0 && !this.#drained) {
+    if (
+      n === 0 && this.#units === 0 && this.#finishing === 0 && this.#fetches.size === 0 &&
+      !this.#drained
+    ) {
       this.#drained = true;
       this.events.emit("drained", { queueName: this.name });
     }
-  };
+  }
 
-  #onFetchFailed = (error: unknown): void => {
-    this.#fetching = false;
-    this.#fetchPromise = undefined;
+  #onFetchFailed(error: unknown): void {
     if (this.#state !== RUNNING) return;
     this.#error(error);
     const wait = Math.min(this.#cfg.pollInterval, 50 * 2 ** Math.min(this.#fetchFailures++, 10));
@@ -404,7 +425,7 @@ export class Worker<T = any, R = any> {
       this.#backingOff = false;
       this.#pump();
     }, wait);
-  };
+  }
 
   /** Start held jobs while slots are free. */
   #startHeld(): void {

@@ -212,3 +212,70 @@ Deno.test("Worker with prefetch keeps up to concurrency + prefetch completions i
     await store.disconnect();
   }
 });
+
+Deno.test("Worker with prefetch sends a second claim while the first is in flight", async () => {
+  const base = await newStore();
+  const queue = new Queue("q", { store: base });
+  // Every claim waits until the test releases it.
+  const claims: { count: number; release: () => void }[] = [];
+  let inFlight = 0;
+  let peak = 0;
+  const store = withOverrides(base, {
+    async fetchNextJobs(...args: Parameters<typeof base.fetchNextJobs>) {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      const gate = deferred();
+      claims.push({ count: args[3] ?? 1, release: gate.resolve });
+      await gate.promise;
+      inFlight--;
+      return await base.fetchNextJobs(...args);
+    },
+  });
+  // Every processor runs until the test finishes it.
+  const running: (() => void)[] = [];
+  const done: number[] = [];
+  const worker = new Worker<{ i: number }>("q", async (job) => {
+    const gate = deferred();
+    running.push(gate.resolve);
+    await gate.promise;
+    done.push(job.data.i);
+  }, { store, concurrency: 2, prefetch: 6, autorun: false });
+  const finishOne = async () => {
+    running.shift()!();
+    await flush(10);
+  };
+  try {
+    for (let i = 0; i < 20; i++) await queue.add("x", { i });
+    worker.run();
+    await flush(10);
+    assert.deepEqual(claims.map((c) => c.count), [8]);
+    claims[0].release();
+    await flush(10);
+    assert.equal(running.length, 2); // two run, six are held
+    await finishOne();
+    // One slot of room: a claim for it goes out at once.
+    assert.deepEqual(claims.map((c) => c.count), [8, 1]);
+    await finishOne();
+    await finishOne();
+    // Two more slots of room while that claim is still out: a second claim goes out beside it.
+    assert.deepEqual(claims.map((c) => c.count), [8, 1, 2]);
+    assert.equal(inFlight, 2);
+    // Never more than two, whatever room opens meanwhile.
+    for (let k = 0; k < 3; k++) await finishOne();
+    assert.equal(inFlight, 2);
+    for (let round = 0; round < 200 && done.length < 20; round++) {
+      for (const c of claims) c.release();
+      running.shift()?.();
+      await flush(5);
+    }
+    assert.deepEqual(done.sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i));
+    assert.equal(peak, 2);
+    assert.equal(await base.countJobs("q", "completed"), 20);
+  } finally {
+    for (const c of claims) c.release();
+    for (const finish of running) finish();
+    await worker.close();
+    await queue.close();
+    await base.disconnect();
+  }
+});
