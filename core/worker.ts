@@ -90,10 +90,10 @@ export class Worker<T = any, R = any> {
   #units = 0;
   /** Units whose processor returned and whose finish is in flight without holding a slot. */
   #finishing = 0;
-  /** Claims in flight (at most one, or two with `prefetch`), and the jobs they asked for. */
-  #fetches = new Set<Promise<void>>();
-  #claiming = 0;
+  #fetching = false;
   #fetchAgain = false;
+  #requested = 0;
+  #fetchPromise: Promise<void> | undefined;
   #pumpQueued = false;
   #backingOff = false;
   #fetchFailures = 0;
@@ -270,7 +270,7 @@ export class Worker<T = any, R = any> {
     this.#pollTimer = undefined;
     this.#unlisten?.();
     this.#detach?.();
-    while (this.#fetches.size > 0) await Promise.all(this.#fetches);
+    if (this.#fetchPromise) await this.#fetchPromise;
     this.#giveBackHeld();
     if (this.#units > 0 || this.#finishing > 0) {
       if (timeout === undefined) await this.#whenIdle();
@@ -338,42 +338,20 @@ export class Worker<T = any, R = any> {
     if (this.#state !== RUNNING) return;
     if (this.#held.length > 0) this.#startHeld();
     if (this.#backingOff) return;
-    // Room: free slots, plus room in the local queue when prefetching, less what claims in
-    // flight asked for.
-    const capacity = this.#cfg.concurrency + this.#cfg.prefetch;
-    const room = capacity - this.#units - this.#held.length - this.#claiming;
-    const inFlight = this.#fetches.size;
-    // A prefetching worker sends a second claim while one is out (on a remote store a claim's
-    // round trip would otherwise pace the worker), once the room is worth a statement of its own.
-    if (
-      inFlight > 0 &&
-      (this.#cfg.prefetch === 0 || inFlight >= 2 || room < Math.ceil(capacity / 4))
-    ) {
+    if (this.#fetching) {
       this.#fetchAgain = true;
       return;
     }
-    if (room <= 0) return;
+    // Free slots, plus room in the local queue when prefetching.
+    const free = this.#cfg.concurrency - this.#units + this.#cfg.prefetch - this.#held.length;
+    if (free <= 0) return;
+    this.#fetching = true;
     this.#fetchAgain = false;
-    const count = room * this.#cfg.batchSize;
-    this.#claiming += room;
-    const fetch: Promise<void> = this.#store
+    const count = free * this.#cfg.batchSize;
+    this.#requested = count;
+    this.#fetchPromise = this.#store
       .fetchNextJobs(this.name, this.id, this.#cfg.lockDuration, count, this.#cfg.fetchOptions)
-      .then(
-        (jobs) => {
-          this.#fetchEnded(fetch, room);
-          this.#onFetched(jobs, count);
-        },
-        (error) => {
-          this.#fetchEnded(fetch, room);
-          this.#onFetchFailed(error);
-        },
-      );
-    this.#fetches.add(fetch);
-  }
-
-  #fetchEnded(fetch: Promise<void>, room: number): void {
-    this.#fetches.delete(fetch);
-    this.#claiming -= room;
+      .then(this.#onFetched, this.#onFetchFailed);
   }
 
   #deferredPump = (): void => {
@@ -381,7 +359,9 @@ export class Worker<T = any, R = any> {
     this.#pump();
   };
 
-  #onFetched(jobs: JobData[], requested: number): void {
+  #onFetched = (jobs: JobData[]): void => {
+    this.#fetching = false;
+    this.#fetchPromise = undefined;
     this.#fetchFailures = 0;
     if (this.#state !== RUNNING) {
       for (const data of jobs) this.#giveBack(data);
@@ -401,21 +381,20 @@ export class Worker<T = any, R = any> {
         if (this.#held.length > 0) this.#leases.ensure();
       }
     }
-    if (this.#fetchAgain || n >= requested) {
+    if (this.#fetchAgain || n >= this.#requested) {
       this.#pump();
       return;
     }
     if (this.#cfg.limiter) this.#armLimiter();
-    if (
-      n === 0 && this.#units === 0 && this.#finishing === 0 && this.#fetches.size === 0 &&
-      !this.#drained
-    ) {
+    if (n === 0 && this.#units === 0 && this.#finishing === 0 && !this.#drained) {
       this.#drained = true;
       this.events.emit("drained", { queueName: this.name });
     }
-  }
+  };
 
-  #onFetchFailed(error: unknown): void {
+  #onFetchFailed = (error: unknown): void => {
+    this.#fetching = false;
+    this.#fetchPromise = undefined;
     if (this.#state !== RUNNING) return;
     this.#error(error);
     const wait = Math.min(this.#cfg.pollInterval, 50 * 2 ** Math.min(this.#fetchFailures++, 10));
@@ -425,7 +404,7 @@ export class Worker<T = any, R = any> {
       this.#backingOff = false;
       this.#pump();
     }, wait);
-  }
+  };
 
   /** Start held jobs while slots are free. */
   #startHeld(): void {

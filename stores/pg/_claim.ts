@@ -7,9 +7,8 @@
  * and act on the count atomically, so it runs in a transaction that first takes an advisory
  * lock on the queue: limited claims of one queue are serialised, plain claims stay lock-free.
  *
- * Within one store, up to two claims of the same queue (and limits) run at once, on two
- * connections (a prefetching worker keeps two in flight); claims that arrive while two run are
- * coalesced into the next statement: one round trip and one commit for many.
+ * Within one store, claims that arrive while another claim of the same queue (and limits) is
+ * running are coalesced into the next statement: one round trip and one commit for many.
  *
  * @module
  */
@@ -211,23 +210,14 @@ interface Request {
 /** At most this many jobs are claimed by one coalesced statement. */
 const MAX_SLOTS = 1000;
 
-/** Statements of one queue (and limits) that may run at once. */
-const MAX_RUNNING = 2;
-
-/** The claims of one queue and limits: those waiting, and how many statements run. */
-interface Batches {
-  waiting: Request[];
-  running: number;
-}
-
 /**
- * Claims of one store. A call that finds fewer than {@linkcode MAX_RUNNING} claims of the same
- * queue and limits running starts at once; calls that arrive while that many run wait and then
- * go together: one statement claims for all of them, each caller getting its share in claim
- * order (as if they had claimed one after another).
+ * Claims of one store. Calls that arrive while a claim of the same queue and limits is running
+ * wait for it and then go together: one statement claims for all of them, each caller getting
+ * its share in claim order (as if they had claimed one after another). A call that finds none
+ * running starts at once.
  */
 export class Claimer {
-  readonly #batches = new Map<string, Batches>();
+  readonly #batches = new Map<string, { waiting: Request[]; busy: boolean }>();
   readonly #running = new Set<Promise<void>>();
 
   /** Claim up to `count` jobs of `queue` for `workerId`, leased for `lockDuration` ms. */
@@ -249,11 +239,11 @@ export class Claimer {
       opts.rateLimit?.duration ?? null,
     ]);
     let batch = this.#batches.get(key);
-    if (!batch) this.#batches.set(key, batch = { waiting: [], running: 0 });
+    if (!batch) this.#batches.set(key, batch = { waiting: [], busy: false });
     const entry = batch;
     return new Promise<Claimed>((resolve, reject) => {
       entry.waiting.push({ worker: workerId, lease, count, resolve, reject });
-      if (entry.running < MAX_RUNNING) {
+      if (!entry.busy) {
         const running = this.#run(key, entry, db, pipeline, queue, opts);
         this.#running.add(running);
         void running.finally(() => this.#running.delete(running));
@@ -268,13 +258,13 @@ export class Claimer {
 
   async #run(
     key: string,
-    entry: Batches,
+    entry: { waiting: Request[]; busy: boolean },
     db: Db,
     pipeline: Pipeline,
     queue: string,
     opts: FetchOptions,
   ): Promise<void> {
-    entry.running++;
+    entry.busy = true;
     while (entry.waiting.length > 0) {
       const batch: Request[] = [];
       let slots = 0;
@@ -335,7 +325,8 @@ export class Claimer {
         for (const r of batch) r.reject(error);
       }
     }
-    if (--entry.running === 0) this.#batches.delete(key);
+    entry.busy = false;
+    this.#batches.delete(key);
   }
 
   /** Claim for callers that share one worker id and lease: {@linkcode CLAIM_ONE}. */
