@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { createNewJob } from "@conveyor/shared";
 import { Coalescer } from "./_batch.ts";
-import { eventually, pgTest, sleep, withStore } from "./_test_utils.ts";
+import { eventually, PG_URL, pgTest, sleep, withStore } from "./_test_utils.ts";
+import { PgStore } from "./pg_store.ts";
 
 Deno.test("Coalescer runs a lone call at once and gathers calls that arrive meanwhile", async () => {
   const batches: number[][] = [];
@@ -95,85 +96,104 @@ pgTest(
   },
 );
 
+/**
+ * One batch of completions mixing plain jobs, flow children, keep policies, deduplication and
+ * lost leases; the jobs are claimed through `claimer` (the same store, or another one on the
+ * same schema, which leaves the completing store no hint that some are flow children).
+ */
+async function mixedBatch(store: PgStore, claimer: PgStore): Promise<void> {
+  const plain = await Promise.all(
+    ["p0", "p1", "p2"].map((id) => createNewJob("t", { id }, { jobId: id })),
+  );
+  const removed = await createNewJob("t", {}, { jobId: "r0", removeOnComplete: true });
+  const kept = await Promise.all(
+    ["k0", "k1", "k2"].map((id) => createNewJob("t", {}, { jobId: id, removeOnComplete: 1 })),
+  );
+  const dedup = { ...await createNewJob("t", {}, { jobId: "d0" }), deduplicationKey: "key" };
+  await store.saveBulk("q", [...plain, removed, dedup]);
+  // A count keeps that many completed jobs of the whole queue: these go to a queue of their own.
+  await store.saveBulk("k", kept);
+  const parent = await createNewJob("t", {}, { jobId: "parent" });
+  const children = await Promise.all(
+    ["c0", "c1"].map((id) => createNewJob("t", {}, { jobId: id })),
+  );
+  await store.saveFlow([
+    ...children.map((c) => ({
+      ...c,
+      queueName: "q",
+      parentId: "parent",
+      parentQueueName: "q",
+    })),
+    { ...parent, queueName: "q", pendingChildrenCount: 2 },
+  ]);
+  const events: [string, string | undefined][] = [];
+  store.subscribe("q", (e) => {
+    if (e.type === "completed" || e.type === "waiting") events.push([e.type, e.jobId]);
+  });
+  const claimed = [
+    ...await claimer.fetchNextJobs("q", "w", 60_000, 20),
+    ...await claimer.fetchNextJobs("k", "w", 60_000, 20),
+  ];
+  assert.equal(claimed.length, 10);
+  const token = (id: string) => claimed.find((j) => j.id === id)!.lockToken!;
+  // Every completion in the same task: the store runs them as one batch.
+  const calls: [string, string, string][] = [
+    ...claimed.map((j): [string, string, string] => [j.queueName, j.id, j.lockToken!]),
+    ["q", "p1", token("p1")], // the same completion twice
+    ["q", "p2", "forged"], // and a forged token beside the right one
+  ];
+  const results = await Promise.all(
+    calls.map(([q, id, t]) => store.completeJob(q, id, t, { done: id })),
+  );
+  const ok = new Map<string, boolean[]>();
+  calls.forEach(([, id], i) => ok.set(id, [...ok.get(id) ?? [], results[i]]));
+  for (const id of ["p0", "r0", "k0", "k1", "k2", "d0", "c0", "c1"]) {
+    assert.deepEqual(ok.get(id), [true], id);
+  }
+  assert.deepEqual(ok.get("p1")!.sort(), [false, true], "p1 twice");
+  assert.deepEqual(ok.get("p2")!.sort(), [false, true], "p2 and a forged token");
+
+  assert.equal(await store.getJob("q", "r0"), null, "removeOnComplete: true removes");
+  const keptLeft = await Promise.all(["k0", "k1", "k2"].map((id) => store.getJob("k", id)));
+  assert.equal(keptLeft.filter((j) => j !== null).length, 1, "removeOnComplete: 1 keeps one");
+  const done = await store.getJob("q", "p0");
+  assert.equal(done?.state, "completed");
+  assert.deepEqual(done?.returnValue, { done: "p0" });
+  assert.equal(done?.attemptsMade, 1);
+  assert.equal(done?.lockToken, null);
+  const waitingParent = await store.getJob("q", "parent");
+  assert.equal(waitingParent?.state, "waiting", "the parent is released by its last child");
+  assert.equal(waitingParent?.pendingChildrenCount, 0);
+  const again = { ...await createNewJob("t", {}, { jobId: "d1" }), deduplicationKey: "key" };
+  assert.deepEqual(await store.saveJob("q", again), { id: "d1", duplicate: false });
+
+  const seen = (type: string, id: string) =>
+    events.filter(([t, i]) => t === type && i === id).length;
+  await eventually(
+    () => seen("completed", "c1") > 0 && seen("waiting", "parent") > 0,
+    "events",
+  );
+  await sleep(50); // room for any duplicate event to arrive
+  const completed = events.filter(([t]) => t === "completed").map(([, id]) => id).sort();
+  assert.deepEqual(completed, ["c0", "c1", "d0", "p0", "p1", "p2", "r0"]);
+  assert.equal(seen("waiting", "parent"), 1);
+}
+
 pgTest(
-  "PgStore.completeJob: one batch mixing plain jobs, flow children, keep policies, deduplication and lost leases",
-  async () => {
-    await withStore(async (store) => {
-      const plain = await Promise.all(
-        ["p0", "p1", "p2"].map((id) => createNewJob("t", { id }, { jobId: id })),
-      );
-      const removed = await createNewJob("t", {}, { jobId: "r0", removeOnComplete: true });
-      const kept = await Promise.all(
-        ["k0", "k1", "k2"].map((id) => createNewJob("t", {}, { jobId: id, removeOnComplete: 1 })),
-      );
-      const dedup = { ...await createNewJob("t", {}, { jobId: "d0" }), deduplicationKey: "key" };
-      await store.saveBulk("q", [...plain, removed, dedup]);
-      // A count keeps that many completed jobs of the whole queue: these go to a queue of their own.
-      await store.saveBulk("k", kept);
-      const parent = await createNewJob("t", {}, { jobId: "parent" });
-      const children = await Promise.all(
-        ["c0", "c1"].map((id) => createNewJob("t", {}, { jobId: id })),
-      );
-      await store.saveFlow([
-        ...children.map((c) => ({
-          ...c,
-          queueName: "q",
-          parentId: "parent",
-          parentQueueName: "q",
-        })),
-        { ...parent, queueName: "q", pendingChildrenCount: 2 },
-      ]);
-      const events: [string, string | undefined][] = [];
-      store.subscribe("q", (e) => {
-        if (e.type === "completed" || e.type === "waiting") events.push([e.type, e.jobId]);
-      });
-      const claimed = [
-        ...await store.fetchNextJobs("q", "w", 60_000, 20),
-        ...await store.fetchNextJobs("k", "w", 60_000, 20),
-      ];
-      assert.equal(claimed.length, 10);
-      const token = (id: string) => claimed.find((j) => j.id === id)!.lockToken!;
-      // Every completion in the same task: the store runs them as one batch.
-      const calls: [string, string, string][] = [
-        ...claimed.map((j): [string, string, string] => [j.queueName, j.id, j.lockToken!]),
-        ["q", "p1", token("p1")], // the same completion twice
-        ["q", "p2", "forged"], // and a forged token beside the right one
-      ];
-      const results = await Promise.all(
-        calls.map(([q, id, t]) => store.completeJob(q, id, t, { done: id })),
-      );
-      const ok = new Map<string, boolean[]>();
-      calls.forEach(([, id], i) => ok.set(id, [...ok.get(id) ?? [], results[i]]));
-      for (const id of ["p0", "r0", "k0", "k1", "k2", "d0", "c0", "c1"]) {
-        assert.deepEqual(ok.get(id), [true], id);
+  "PgStore.completeJob: one batch mixing every kind of job, claimed by the same store",
+  () => withStore((store) => mixedBatch(store, store)),
+);
+
+pgTest(
+  "PgStore.completeJob: one batch mixing every kind of job, claimed through another store",
+  () =>
+    withStore(async (store, schema) => {
+      const other = new PgStore({ connection: PG_URL, schema });
+      await other.connect();
+      try {
+        await mixedBatch(store, other);
+      } finally {
+        await other.disconnect();
       }
-      assert.deepEqual(ok.get("p1")!.sort(), [false, true], "p1 twice");
-      assert.deepEqual(ok.get("p2")!.sort(), [false, true], "p2 and a forged token");
-
-      assert.equal(await store.getJob("q", "r0"), null, "removeOnComplete: true removes");
-      const keptLeft = await Promise.all(["k0", "k1", "k2"].map((id) => store.getJob("k", id)));
-      assert.equal(keptLeft.filter((j) => j !== null).length, 1, "removeOnComplete: 1 keeps one");
-      const done = await store.getJob("q", "p0");
-      assert.equal(done?.state, "completed");
-      assert.deepEqual(done?.returnValue, { done: "p0" });
-      assert.equal(done?.attemptsMade, 1);
-      assert.equal(done?.lockToken, null);
-      const waitingParent = await store.getJob("q", "parent");
-      assert.equal(waitingParent?.state, "waiting", "the parent is released by its last child");
-      assert.equal(waitingParent?.pendingChildrenCount, 0);
-      const again = { ...await createNewJob("t", {}, { jobId: "d1" }), deduplicationKey: "key" };
-      assert.deepEqual(await store.saveJob("q", again), { id: "d1", duplicate: false });
-
-      const seen = (type: string, id: string) =>
-        events.filter(([t, i]) => t === type && i === id).length;
-      await eventually(
-        () => seen("completed", "c1") > 0 && seen("waiting", "parent") > 0,
-        "events",
-      );
-      await sleep(50); // room for any duplicate event to arrive
-      const completed = events.filter(([t]) => t === "completed").map(([, id]) => id).sort();
-      assert.deepEqual(completed, ["c0", "c1", "d0", "p0", "p1", "p2", "r0"]);
-      assert.equal(seen("waiting", "parent"), 1);
-    });
-  },
+    }),
 );

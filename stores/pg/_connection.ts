@@ -16,7 +16,7 @@ import {
 import postgres from "postgres";
 import { Coalescer } from "./_batch.ts";
 import { Claimer, type Pipeline, type Transact } from "./_claim.ts";
-import { completeJobs, type Completion } from "./_finish.ts";
+import { completeJobs, type Completion, LeaseHints } from "./_finish.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
 import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
 import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
@@ -47,6 +47,11 @@ export class Connection {
   readonly onError: (error: Error) => void;
   /** Coalesces this store's concurrent claims. */
   readonly claimer: Claimer = new Claimer();
+  /**
+   * Lock tokens of flow children this store claimed and has not finished: a hint that sends a
+   * batch of completions holding one straight to the full statement (see `completeJobs`).
+   */
+  readonly flowLeases: LeaseHints = new LeaseHints();
   /** Coalesces this store's concurrent completions into one statement. */
   readonly completions: Coalescer<Completion, boolean> = new Coalescer(async (jobs) => {
     const result = await completeJobs(this.ready(), jobs);

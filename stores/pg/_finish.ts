@@ -244,6 +244,30 @@ export interface Completion {
   token: string;
   /** The return value as JSON text. */
   json: string;
+  /** Known to be a flow child (see {@linkcode LeaseHints}); `false` when unknown. */
+  child?: boolean;
+}
+
+/** At most this many hints are kept; past that they are dropped (they are only hints). */
+const MAX_HINTS = 100_000;
+
+/**
+ * Lock tokens of leases this store handed out for flow children and has not finished yet. Only a
+ * hint: a completion whose token is not here (a lease lost, a job claimed through another store)
+ * still completes correctly, through the lean statement's fallback.
+ */
+export class LeaseHints {
+  readonly #tokens = new Set<string>();
+
+  add(token: string): void {
+    if (this.#tokens.size >= MAX_HINTS) this.#tokens.clear();
+    this.#tokens.add(token);
+  }
+
+  /** Forget `token`; whether it was there. */
+  delete(token: string): boolean {
+    return this.#tokens.size > 0 && this.#tokens.delete(token);
+  }
 }
 
 /** Parallel arrays of completions, as the COMPLETE statements take them. */
@@ -270,8 +294,9 @@ function completionParams(
 /**
  * Complete leased jobs, then trim completed jobs where a `removeOnComplete` keeps some. Jobs
  * with no flow parent complete in one lean statement ({@linkcode COMPLETE_PLAIN}); the rest
- * (flow children, lost leases, repeats) go through {@linkcode COMPLETE} after it. Returns, in
- * input order, whether each lease held, and the payloads published.
+ * (flow children, lost leases, repeats) go through {@linkcode COMPLETE} after it. A batch known
+ * to hold a flow child goes to `COMPLETE` alone: one statement, not two. Returns, in input
+ * order, whether each lease held, and the payloads published.
  */
 export async function completeJobs(
   db: Db,
@@ -289,7 +314,9 @@ export async function completeJobs(
       trims.set(key, [row.queue as string, row.complete_keep, row.complete_age]);
     }
   };
-  const plain = await db.query(COMPLETE_PLAIN, completionParams(db, jobs, all).slice(0, 5));
+  const plain = jobs.some((j) => j.child)
+    ? []
+    : await db.query(COMPLETE_PLAIN, completionParams(db, jobs, all).slice(0, 5));
   if (plain.length > 0) {
     // Completed ids per queue, in input order, as COMPLETE's events list them.
     plain.sort((a, b) => (a.i as number) - (b.i as number));

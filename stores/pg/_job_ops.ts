@@ -119,7 +119,9 @@ export async function fetchNextJobs(
   const lease = args.ms(lockDuration, "lockDuration", 1);
   const n = args.int(count, "count", 1);
   const limits = args.fetchOptions(opts);
-  return deliver(c, await c.claimer.claim(db, c.pipeline, q, worker, lease, n, limits)).jobs;
+  const jobs = deliver(c, await c.claimer.claim(db, c.pipeline, q, worker, lease, n, limits)).jobs;
+  for (const job of jobs) if (job.parentId !== null) c.flowLeases.add(job.lockToken!);
+  return jobs;
 }
 
 /** Extend a lease to now + `duration` (database clock) if `lockToken` still holds it. */
@@ -150,8 +152,9 @@ export async function releaseLock(
   const db = c.ready();
   const q = args.queueName(queueName);
   const id = args.text(jobId, "jobId");
-  return deliver(c, await finish.releaseLock(db, q, id, args.text(lockToken, "lockToken")))
-    .ok;
+  const token = args.text(lockToken, "lockToken");
+  c.flowLeases.delete(token);
+  return deliver(c, await finish.releaseLock(db, q, id, token)).ok;
 }
 
 /** Complete a leased job and count it for its flow parent, in one statement. */
@@ -167,7 +170,8 @@ export async function completeJob(
   const id = args.text(jobId, "jobId");
   const token = args.text(lockToken, "lockToken");
   const json = args.json(returnValue, "return value");
-  return await c.completions.push({ queue, id, token, json });
+  const child = c.flowLeases.delete(token);
+  return await c.completions.push({ queue, id, token, json, child });
 }
 
 /**
@@ -186,6 +190,7 @@ export async function failJob(
   const id = args.text(jobId, "jobId");
   const token = args.text(lockToken, "lockToken");
   const f = args.failure(failure);
+  c.flowLeases.delete(token);
   const stack = f.stacktrace ?? null;
   const fast = await finish.failAttempt(
     db,
