@@ -18,21 +18,30 @@ import type { Db, Row, Statement } from "./_db.ts";
 import { encodePayload } from "./_events.ts";
 import { jobColumns, rowToJob } from "./_rows.ts";
 
-/** Paused names of the queue ($1) are skipped; a paused queue (`*`) claims nothing. */
+/**
+ * Paused names of the queue ($1) are skipped; a paused queue (`*`) claims nothing.
+ *
+ * The names test sits in `coalesce` (it is never null) to hide it from the planner's estimate:
+ * where statistics say one job name fills the queue, `name <> all (unknown array)` is estimated
+ * to keep no row, and the planner would scan and sort every waiting job instead of reading the
+ * first few from the waiting index. The group test of {@linkcode CLAIM_LIMITED} likewise.
+ */
 const NOT_PAUSED = (s: string, alias: string) => `
-    and ${alias}.name <> all (array(select job_name from ${s}.paused where queue = $1))
+    and coalesce(${alias}.name <> all (array(select job_name from ${s}.paused where queue = $1)), true)
     and not exists (select from ${s}.paused where queue = $1 and job_name = '*')`;
 
 /**
  * True when no waiting job of queue $1 is left besides those of CTE `claimed` (at most $4). The
  * statement's snapshot still sees the claimed jobs as waiting, so: are there no more waiting
  * jobs than were claimed? Counting at most $4 + 1 keeps this linear in the claim's size (a test
- * of each waiting id against the claimed ids would be quadratic).
+ * of each waiting id against the claimed ids would be quadratic); the index's order keeps the
+ * planner on the waiting index (a sequential scan would stop early only if waiting rows came
+ * first in the table).
  */
 const NONE_LEFT = (s: string) =>
   `(
     select count(*) from (select from ${s}.jobs w where w.queue = $1 and w.state = 'waiting'
-                          limit $4::int + 1) waiting
+                          order by w.priority, w.order_key limit $4::int + 1) waiting
   ) <= (select count(*) from claimed)`;
 
 /**
@@ -77,7 +86,7 @@ order by priority, order_key`;
  * Claim up to $4 jobs of queue $1, no limits: the job in claim order `slot` goes to worker
  * $2[slot] with a lease of $3[slot] ms.
  */
-const CLAIM = (s: string) => `
+export const CLAIM = (s: string) => `
 with picked as (
   select queue, id, row_number() over (order by priority, order_key) as slot
   from (select queue, id, priority, order_key from ${s}.jobs j
@@ -100,7 +109,7 @@ ${RETURN_CLAIMED}`;
  * been updated between the statement's snapshot and its lock (it then locks the newer
  * version, which the snapshot cannot see), that row is simply not claimed this time.
  */
-const CLAIM_ONE = (s: string) => `
+export const CLAIM_ONE = (s: string) => `
 with claimed as (
   update ${s}.jobs j set
     state = 'active', locked_by = $2, lock_token = gen_random_uuid()::text,
@@ -136,7 +145,7 @@ const QUEUE_LOCK = () => `select pg_advisory_xact_lock(hashtext('conveyor:claim'
  * it has left (`rank` within the group). The first candidate is always claimable, so a claim
  * returns something whenever anything may be claimed.
  */
-const CLAIM_LIMITED = (s: string) => `
+export const CLAIM_LIMITED = (s: string) => `
 with active as (
   select group_id, count(*)::int as n
   from ${s}.jobs where queue = $1 and state = 'active'
@@ -155,8 +164,8 @@ candidates as (
   select j.queue, j.id, j.group_id, j.priority, j.order_key
   from ${s}.jobs j
   where j.queue = $1 and j.state = 'waiting' ${NOT_PAUSED(s, "j")}
-    and (j.group_id is null or $6::int is null or j.group_id <> all (array(
-      select group_id from active where group_id is not null and n >= $6::int)))
+    and coalesce(j.group_id is null or $6::int is null or j.group_id <> all (array(
+      select group_id from active where group_id is not null and n >= $6::int)), true)
   order by j.priority, j.order_key
   limit (select case when $6::int is null then n else n * 4 end from budget)
   for update skip locked
