@@ -274,6 +274,8 @@ export class Claimer {
     opts: FetchOptions,
   ): Promise<void> {
     entry.busy = true;
+    const limited = opts.groupConcurrency !== undefined ||
+      opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
     while (entry.waiting.length > 0) {
       const batch: Request[] = [];
       let slots = 0;
@@ -282,8 +284,6 @@ export class Claimer {
         batch.push(next);
         slots += next.count;
       }
-      const limited = opts.groupConcurrency !== undefined ||
-        opts.maxGlobalConcurrency !== undefined || opts.rateLimit !== undefined;
       if (
         !limited && batch.every((r) => r.worker === batch[0].worker && r.lease === batch[0].lease)
       ) {

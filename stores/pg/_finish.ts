@@ -1,10 +1,11 @@
 /**
  * Finishing and touching leased jobs. Every change a worker makes is fenced: it applies only
- * where `lock_token` still matches and the job is still `active`, in the same statement.
+ * where `lock_token` still matches (only a running attempt has one), in the same statement.
  *
- * `completeJob` is one statement: the job completes (or is removed), and its flow parent's
- * count drops, exactly once per child (`parent_notified`, read under the child's row lock), with
- * the parent released when the count reaches 0, and the NOTIFYs sent.
+ * Completions are coalesced into batches. A batch of jobs with no flow parent is one lean
+ * statement; a flow child completes in the full statement, where its parent's count drops
+ * exactly once per child (`parent_notified`, read under the child's row lock), with the parent
+ * released when the count reaches 0, and the NOTIFYs sent. See {@linkcode completeJobs}.
  *
  * @module
  */
@@ -270,12 +271,8 @@ export class LeaseHints {
   }
 }
 
-/** Parallel arrays of completions, as the COMPLETE statements take them. */
-function completionParams(
-  db: Db,
-  jobs: readonly Completion[],
-  index: readonly number[],
-): unknown[] {
+/** Parallel arrays ($1-$5) of the completions that `index` names, for the COMPLETE statements. */
+function completionArrays(jobs: readonly Completion[], index: readonly number[]): unknown[] {
   const n = index.length;
   const queues = new Array<string>(n);
   const ids = new Array<string>(n);
@@ -288,7 +285,7 @@ function completionParams(
     tokens[k] = j.token;
     values[k] = j.json;
   }
-  return [index, queues, ids, tokens, values, db.origin];
+  return [index, queues, ids, tokens, values];
 }
 
 /**
@@ -316,7 +313,7 @@ export async function completeJobs(
   };
   const plain = jobs.some((j) => j.child)
     ? []
-    : await db.query(COMPLETE_PLAIN, completionParams(db, jobs, all).slice(0, 5));
+    : await db.query(COMPLETE_PLAIN, completionArrays(jobs, all));
   if (plain.length > 0) {
     // Completed ids per queue, in input order, as COMPLETE's events list them.
     plain.sort((a, b) => (a.i as number) - (b.i as number));
@@ -335,7 +332,7 @@ export async function completeJobs(
   }
   if (plain.length < n) {
     const rest = all.filter((i) => !ok[i]);
-    const rows = await db.query(COMPLETE, completionParams(db, jobs, rest));
+    const rows = await db.query(COMPLETE, [...completionArrays(jobs, rest), db.origin]);
     for (const row of rows) {
       ok[row.i as number] = true;
       if (Array.isArray(row.events)) events.push(...row.events as string[]);

@@ -157,7 +157,7 @@ export async function releaseLock(
   return deliver(c, await finish.releaseLock(db, q, id, token)).ok;
 }
 
-/** Complete a leased job and count it for its flow parent, in one statement. */
+/** Complete a leased job (and count it for its flow parent), coalesced with concurrent ones. */
 export async function completeJob(
   c: Connection,
   queueName: string,
