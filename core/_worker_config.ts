@@ -22,7 +22,7 @@ export interface WorkerConfig {
   maxStalledCount: number;
   pollInterval: number;
   batchSize: number;
-  fetchOptions: FetchOptions | undefined;
+  fetchOptions: FetchOptions;
   limiter: { max: number; duration: number } | undefined;
   backoffStrategies: Record<string, BackoffStrategyFn> | undefined;
   autorun: boolean;
@@ -150,7 +150,9 @@ export function workerConfig(options: unknown, context: string): WorkerConfig {
     maxStalledCount,
     pollInterval,
     batchSize,
-    fetchOptions: Object.keys(fetchOptions).length > 0 ? fetchOptions : undefined,
+    // An unlimited worker fetches again whenever a `waiting` event wakes it: it may take
+    // hand-offs (see FetchOptions.handoff).
+    fetchOptions: Object.keys(fetchOptions).length > 0 ? fetchOptions : { handoff: true },
     limiter,
     backoffStrategies,
     autorun,

@@ -402,3 +402,27 @@ Deno.test("Worker obeys a queue paused by job name and wakes when it is resumed"
     clock.uninstall();
   }
 });
+
+Deno.test("Worker offers to take hand-offs only when its fetches have no limits", async () => {
+  const real = await newStore();
+  const seen: unknown[] = [];
+  const store = withOverrides(real, {
+    fetchNextJobs: (...args: Parameters<typeof real.fetchNextJobs>) => {
+      seen.push(args[4]);
+      return real.fetchNextJobs(...args);
+    },
+  });
+  const plain = new Worker("q", () => "ok", { store, autorun: false });
+  const grouped = new Worker("g", () => "ok", { store, autorun: false, group: { concurrency: 1 } });
+  try {
+    plain.run();
+    grouped.run();
+    const deadline = Date.now() + 2000;
+    while (seen.length < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    assert.deepEqual(seen.slice(0, 2), [{ handoff: true }, { groupConcurrency: 1 }]);
+  } finally {
+    await plain.close();
+    await grouped.close();
+    await real.disconnect();
+  }
+});

@@ -44,6 +44,15 @@ export interface FetchOptions {
    * @default unlimited
    */
   rateLimit?: { max: number; duration: number };
+  /**
+   * The caller is a worker that fetches again, with the same worker id, when the store's
+   * `waiting` event wakes it. A store may then note an empty fetch as an offer: the next job
+   * added to the queue is leased to this worker as it is inserted, its `waiting` event wakes
+   * the worker, and that next fetch returns it without claiming. A job left untaken goes back
+   * to waiting. Stores without hand-off ignore this; limited fetches never make offers.
+   * @default false
+   */
+  handoff?: boolean;
 }
 
 /** How a worker's attempt failed, for {@linkcode StoreInterface.failJob}. */

@@ -165,6 +165,12 @@ export function fetchOptions(value: unknown): FetchOptions {
       duration: ms(duration, "rateLimit.duration", 1),
     };
   }
+  if (o.handoff !== undefined) {
+    if (typeof o.handoff !== "boolean") {
+      throw new TypeError(`handoff must be a boolean, got ${show(o.handoff)}`);
+    }
+    out.handoff = o.handoff;
+  }
   return out;
 }
 

@@ -125,12 +125,32 @@ with claimed as (
 ),
 drained as (
   select exists (select from claimed) and ${NONE_LEFT(s)} as drained
-)
+),
+${OFFER(s)}
 select claimed.*,
   case when row_number() over (order by priority, order_key) = 1
        then (select drained from drained) end as drained
 from claimed, (select set_config('synchronous_commit', 'off', true)) as async_commit
 order by priority, order_key`;
+
+/**
+ * CTEs of {@linkcode CLAIM_ONE}: a claim that found nothing, made with an offerer ($5 origin,
+ * $6 the lock key of the store's listening session; null: no offer), leaves worker $2's offer
+ * to take queue $1's next job with a lease of $3 ms, good for as long as that lease (see
+ * `_handoff.ts`); a claim that found jobs withdraws the worker's offer.
+ */
+const OFFER = (s: string) =>
+  `offered as (
+  insert into ${s}.offers (queue, worker, origin, lease, session, until)
+  select $1, $2, $5::text, $3::bigint, $6::text::bigint, ${s}.now_ms() + $3::bigint
+  where $5::text is not null and not exists (select from claimed)
+  on conflict (queue, worker) do update set origin = excluded.origin, lease = excluded.lease,
+    session = excluded.session, until = excluded.until
+),
+withdrawn as (
+  delete from ${s}.offers o
+  where o.queue = $1 and o.worker = $2 and exists (select from claimed)
+)`;
 
 /** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */
 const QUEUE_LOCK = () => `select pg_advisory_xact_lock(hashtext('conveyor:claim'), hashtext($1))`;
@@ -207,6 +227,12 @@ export interface Claimed {
   events: string[];
 }
 
+/** The store an offer names: its origin and its listening session (see `Listener.session`). */
+export interface Offerer {
+  origin: string;
+  session: string;
+}
+
 /** One caller's share of a coalesced claim. */
 interface Request {
   worker: string;
@@ -229,7 +255,10 @@ export class Claimer {
   readonly #batches = new Map<string, { waiting: Request[]; busy: boolean }>();
   readonly #running = new Set<Promise<void>>();
 
-  /** Claim up to `count` jobs of `queue` for `workerId`, leased for `lockDuration` ms. */
+  /**
+   * Claim up to `count` jobs of `queue` for `workerId`, leased for `lockDuration` ms. With an
+   * `offerer` (and no limits), a claim that finds nothing leaves the worker's offer.
+   */
   claim(
     db: Db,
     pipeline: Pipeline,
@@ -238,6 +267,7 @@ export class Claimer {
     lockDuration: number,
     count: number,
     opts: FetchOptions,
+    offerer?: Offerer,
   ): Promise<Claimed> {
     const lease = Math.max(1, Math.round(lockDuration));
     const key = JSON.stringify([
@@ -246,6 +276,7 @@ export class Claimer {
       opts.maxGlobalConcurrency ?? null,
       opts.rateLimit?.max ?? null,
       opts.rateLimit?.duration ?? null,
+      offerer ?? null,
     ]);
     let batch = this.#batches.get(key);
     if (!batch) this.#batches.set(key, batch = { waiting: [], busy: false });
@@ -253,7 +284,7 @@ export class Claimer {
     return new Promise<Claimed>((resolve, reject) => {
       entry.waiting.push({ worker: workerId, lease, count, resolve, reject });
       if (!entry.busy) {
-        const running = this.#run(key, entry, db, pipeline, queue, opts);
+        const running = this.#run(key, entry, db, pipeline, queue, opts, offerer);
         this.#running.add(running);
         void running.finally(() => this.#running.delete(running));
       }
@@ -272,6 +303,7 @@ export class Claimer {
     pipeline: Pipeline,
     queue: string,
     opts: FetchOptions,
+    offerer: Offerer | undefined,
   ): Promise<void> {
     entry.busy = true;
     const limited = opts.groupConcurrency !== undefined ||
@@ -287,7 +319,7 @@ export class Claimer {
       if (
         !limited && batch.every((r) => r.worker === batch[0].worker && r.lease === batch[0].lease)
       ) {
-        await this.#claimOne(db, queue, batch, slots);
+        await this.#claimOne(db, queue, batch, slots, offerer);
         continue;
       }
       try {
@@ -339,9 +371,22 @@ export class Claimer {
   }
 
   /** Claim for callers that share one worker id and lease: {@linkcode CLAIM_ONE}. */
-  async #claimOne(db: Db, queue: string, batch: Request[], slots: number): Promise<void> {
+  async #claimOne(
+    db: Db,
+    queue: string,
+    batch: Request[],
+    slots: number,
+    offerer: Offerer | undefined,
+  ): Promise<void> {
     try {
-      const rows = await db.query(CLAIM_ONE, [queue, batch[0].worker, batch[0].lease, slots]);
+      const rows = await db.query(CLAIM_ONE, [
+        queue,
+        batch[0].worker,
+        batch[0].lease,
+        slots,
+        offerer?.origin ?? null,
+        offerer?.session ?? null,
+      ]);
       const jobs = rows.map(rowToJob);
       const events: string[] = [];
       if (jobs.length > 0) {

@@ -30,7 +30,7 @@ pgTest(
       await admin(async (sql) => {
         await sql.unsafe(`analyze ${s}.jobs`);
         const plans: [string, string, unknown[]][] = [
-          ["one worker", CLAIM_ONE(s), ["q", "w", 30_000, 500]],
+          ["one worker", CLAIM_ONE(s), ["q", "w", 30_000, 500, "~o", "1"]],
           ["several workers", CLAIM(s), ["q", ["w", "v"], [30_000, 30_000], 2, "~o"]],
           ["limits", CLAIM_LIMITED(s), [
             "q",

@@ -15,13 +15,14 @@ import {
 } from "@conveyor/shared";
 import postgres from "postgres";
 import { Coalescer } from "./_batch.ts";
-import { Claimer, type Pipeline, type Transact } from "./_claim.ts";
+import { Claimer, type Offerer, type Pipeline, type Transact } from "./_claim.ts";
 import { completeJobs, type Completion, LeaseHints } from "./_finish.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
 import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
 import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
 import type { InsertRecord } from "./_rows.ts";
 import { insertJobs } from "./_save.ts";
+import { Handoffs, unhand, withdrawAll } from "./_handoff.ts";
 import type { PgStoreOptions } from "./pg_store.ts";
 import type { SaveContext } from "./pg_store_transaction.ts";
 
@@ -67,6 +68,8 @@ export class Connection {
     (calls) => this.#save(calls),
     { max: 1000, weight: (records) => records.length },
   );
+  /** Jobs handed off to this store's workers, held for their next fetch. */
+  readonly handoffs: Handoffs;
   readonly #options: PgStoreOptions;
   readonly #origin: string;
   /** How payloads of this store's own statements (`json_build_object`) and `publish()` begin. */
@@ -90,6 +93,28 @@ export class Connection {
     this.#echoJs = `{"o":"${this.#origin}"`;
     this.onError = options.onError ?? ((error) => console.error("[@conveyor/store-pg]", error));
     this.hub = new EventHub((error) => this.onError(toError(error)));
+    this.handoffs = new Handoffs(this.#origin, async (job) => {
+      const db = this.#db;
+      if (!db) return;
+      try {
+        this.deliver(await unhand(db, job));
+      } catch (error) {
+        this.onError(
+          new Error(`PgStore could not give back job "${job.id}" handed off to a worker`, {
+            cause: error,
+          }),
+        );
+      }
+    });
+  }
+
+  /**
+   * This store as the maker of an offer (see `_handoff.ts`): only while it listens, since the
+   * job comes with the NOTIFY.
+   */
+  offerer(): Offerer | undefined {
+    const session = this.#listener?.session;
+    return session === undefined ? undefined : { origin: this.#origin, session };
   }
 
   /** Connect, check or migrate the schema, LISTEN. Idempotent. */
@@ -170,6 +195,13 @@ export class Connection {
     await this.#connecting?.catch(() => {});
     // Calls already running finish (and publish); queued ones are refused by ready().
     await Promise.all([this.claimer.idle(), this.completions.idle(), this.saves.idle()]);
+    if (this.#db && this.#listener) {
+      // No offer is taken once this returns (a taker holds the offer's row lock until it
+      // commits); the sync then brings every hand-off NOTIFY already sent, to be given back.
+      await withdrawAll(this.#db).catch((error) => this.onError(toError(error)));
+      await this.#listener.sync();
+    }
+    await this.handoffs.close();
     this.hub.clear();
     await this.#outbox?.drain();
     await this.#listener?.stop();
@@ -294,6 +326,7 @@ export class Connection {
    * and (lifecycle events, batched) to other processes. Wake-ups were sent by the statement.
    */
   deliver(payloads: readonly unknown[]): void {
+    for (const payload of payloads) this.handoffs.receive(payload);
     const lifecycle = this.hub.dispatchPayloads(payloads);
     if (lifecycle.length > 0) this.#outbox?.push(lifecycle);
   }
@@ -314,6 +347,7 @@ export class Connection {
     const head = payload.slice(0, 64);
     if (head.startsWith(this.#echoSql) || head.startsWith(this.#echoJs)) return;
     try {
+      this.handoffs.receive(payload);
       const { origin, events } = decodePayload(payload);
       if (origin === this.#origin) return; // delivered when the statement returned
       for (const event of events) this.hub.dispatch(event);

@@ -258,6 +258,12 @@ export class Listener {
   #retry: ReturnType<typeof setTimeout> | undefined;
   #resuming: Promise<void> | undefined;
 
+  /**
+   * While the connection is known to listen: the key (a bigint, as text) of the advisory lock
+   * its session holds, which tells other sessions it lives. `undefined` while reconnecting.
+   */
+  session: string | undefined;
+
   constructor(options: ListenerOptions) {
     this.#options = options;
     this.#sql = postgres({
@@ -280,10 +286,15 @@ export class Listener {
 
   async #listen(): Promise<void> {
     await this.#sql.unsafe(`listen "${this.#options.channel.replaceAll('"', '""')}"`);
+    // A fresh key each time: the session holds its lock for as long as it lives.
+    const key = BigInt.asIntN(64, crypto.getRandomValues(new BigUint64Array(1))[0]).toString();
+    await this.#sql.unsafe("select pg_advisory_lock($1::bigint)", [key]);
+    this.session = key;
     this.#listening = true;
   }
 
   #lost(): void {
+    this.session = undefined;
     if (this.#stopped || !this.#listening) return;
     this.#listening = false;
     this.#resume(50);
@@ -313,9 +324,18 @@ export class Listener {
     }, delay);
   }
 
+  /**
+   * A round trip on the listening connection: every NOTIFY committed before it was sent has
+   * been delivered when it returns (the server sends them ahead of the answer).
+   */
+  async sync(): Promise<void> {
+    await this.#sql.unsafe("select 1").catch(() => {});
+  }
+
   /** Stop listening and close the connection. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.session = undefined;
     clearTimeout(this.#retry);
     this.#retry = undefined;
     await this.#resuming?.catch(() => {});

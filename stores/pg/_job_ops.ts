@@ -20,6 +20,7 @@ import * as finish from "./_finish.ts";
 import * as flows from "./_flows.ts";
 import { queries } from "./_queries.ts";
 import { toInsertRecord } from "./_rows.ts";
+import { encodePayload } from "./_events.ts";
 
 /**
  * Save a new job; see {@linkcode StoreInterface.saveJob}. Concurrent saves of this store go
@@ -119,7 +120,18 @@ export async function fetchNextJobs(
   const lease = args.ms(lockDuration, "lockDuration", 1);
   const n = args.int(count, "count", 1);
   const limits = args.fetchOptions(opts);
-  const jobs = deliver(c, await c.claimer.claim(db, c.pipeline, q, worker, lease, n, limits)).jobs;
+  let jobs = c.handoffs.take(q, worker, n);
+  if (jobs.length > 0) {
+    const ids = jobs.map((job) => job.id);
+    c.deliver([encodePayload(db.origin, q, "active", ids, { workerId: worker })]);
+  } else {
+    const offerer = limits.handoff && limits.groupConcurrency === undefined &&
+        limits.maxGlobalConcurrency === undefined && limits.rateLimit === undefined
+      ? c.offerer()
+      : undefined;
+    const claimed = await c.claimer.claim(db, c.pipeline, q, worker, lease, n, limits, offerer);
+    jobs = deliver(c, claimed).jobs;
+  }
   for (const job of jobs) if (job.parentId !== null) c.flowLeases.add(job.lockToken!);
   return jobs;
 }

@@ -14,6 +14,7 @@
  * | `clean`, `removeOnComplete/Fail` trims | `jobs_finished (queue, state, finished_at)` |
  * | flow children | `jobs_parent (parent_queue, parent_id)` |
  * | deduplication | unique `jobs_dedup (queue, dedup_key) where dedup_held` |
+ * | hand-off offers of idle workers (version 3) | `offers` primary key `(queue, worker)` |
  *
  * `listJobs`, `countJobs`, `clean` and the group counts of one state use that state's partial
  * index (completed and failed jobs always have a `finished_at`: `jobs_finished`); the statements
@@ -141,6 +142,32 @@ end $$;
     up: (s) => `
 create index jobs_waiting_children on ${s}.jobs (queue, seq) where state = 'waiting-children';
 drop index ${s}.jobs_state;
+`,
+  },
+  {
+    version: 3,
+    name: "offers of idle workers, for hand-off",
+    up: (s, channel) => `
+-- A worker whose claim found nothing offers to take the queue's next job (see _handoff.ts):
+-- one offer per queue and worker, good for one job, until 'until' (now_ms()), and only while
+-- the session that listens for its store lives: that session holds advisory lock 'session'.
+-- Unlogged: after a crash there is no worker left to offer anything.
+create unlogged table ${s}.offers (
+  queue   text   not null,
+  worker  text   not null,
+  origin  text   not null,  -- the store that made it: the hand-off NOTIFY names it
+  lease   bigint not null,  -- ms
+  session bigint not null,
+  until   bigint not null,
+  primary key (queue, worker)
+);
+
+-- NOTIFY a payload built by the statement (a hand-off) and return it.
+create function ${s}.notify(payload text) returns text language plpgsql volatile as $$
+begin
+  perform pg_notify('${channel}', payload);
+  return payload;
+end $$;
 `,
   },
 ];

@@ -9,6 +9,7 @@
 import type { SaveResult } from "@conveyor/shared";
 import type { Db } from "./_db.ts";
 import type { InsertRecord } from "./_rows.ts";
+import { HANDOFF_INSERT, mayHandOff } from "./_handoff.ts";
 
 /** The columns a full insert sets (the rest keep their defaults). */
 const INSERT_COLUMNS = `queue, id, name, data, opts, state, priority, lifo, created_at,
@@ -288,7 +289,13 @@ export async function insertJobs(
   let params;
   if (n === 1) {
     const dedup = records[0].dedup_key !== null;
-    statement = dedup ? (early ? SINGLE_DEDUP_EARLY : SINGLE_DEDUP) : early ? SINGLE_EARLY : SINGLE;
+    statement = early && mayHandOff(records[0])
+      ? HANDOFF_INSERT
+      : dedup
+      ? (early ? SINGLE_DEDUP_EARLY : SINGLE_DEDUP)
+      : early
+      ? SINGLE_EARLY
+      : SINGLE;
     params = singleParams(records[0], db.origin);
   } else {
     let dedup = false;

@@ -1,0 +1,226 @@
+// Hand-off: a worker whose claim came back empty (with `handoff: true`) leaves an offer; the next
+// single add of that queue leases its job to the offering worker in the insert itself, and the
+// worker's next fetch takes it without a claim. Every case where that would be wrong falls back
+// to an ordinary waiting job.
+import assert from "node:assert/strict";
+import { createNewJob, type JobData, type NewJob } from "@conveyor/shared";
+import { PgStore } from "./pg_store.ts";
+import { admin, dropSchema, eventually, freshSchema, PG_URL, pgTest } from "./_test_utils.ts";
+
+const LEASE = 30_000;
+const OFFER = { handoff: true };
+
+/** Two stores on one fresh schema: `worker` offers, `producer` adds. */
+async function withPair(
+  fn: (worker: PgStore, producer: PgStore, schema: string) => Promise<void>,
+): Promise<void> {
+  const schema = freshSchema();
+  const worker = new PgStore({ connection: PG_URL, schema });
+  const producer = new PgStore({ connection: PG_URL, schema });
+  try {
+    await worker.connect();
+    await producer.connect();
+    await fn(worker, producer, schema);
+  } finally {
+    await worker.disconnect();
+    await producer.disconnect();
+    await dropSchema(schema);
+  }
+}
+
+function job(id: string, data: unknown = { n: 1 }, opts = {}): Promise<NewJob> {
+  return createNewJob("t", data, { jobId: id, ...opts });
+}
+
+/** The job's row as the database has it (not through either store). */
+async function row(
+  schema: string,
+  id: string,
+): Promise<{ state: string; locked_by: string | null }> {
+  const [r] = await admin((sql) =>
+    sql.unsafe(`select state, locked_by from "${schema}".jobs where queue = 'q' and id = $1`, [id])
+  );
+  return r as unknown as { state: string; locked_by: string | null };
+}
+
+/** Save `newJob` in a caller's transaction (never handed off). */
+async function inTransaction(store: PgStore, newJob: NewJob): Promise<void> {
+  await admin((sql) =>
+    sql.begin(async (tx) => {
+      await store.withTransaction(tx as never).saveJob("q", newJob);
+    })
+  );
+}
+
+async function offer(worker: PgStore, workerId = "w1"): Promise<void> {
+  assert.deepEqual(await worker.fetchNextJobs("q", workerId, LEASE, 10, OFFER), []);
+}
+
+pgTest("hand-off: an add after an empty claim is leased to the offering worker", async () => {
+  await withPair(async (worker, producer, schema) => {
+    const woken: string[] = [];
+    worker.subscribe("q", (e) => {
+      if (e.type === "waiting" && e.jobId) woken.push(e.jobId);
+    });
+    await offer(worker);
+    await producer.saveJob("q", await job("a"));
+    assert.deepEqual(await row(schema, "a"), { state: "active", locked_by: "w1" });
+    await eventually(() => woken.includes("a"), "the worker store's wake-up");
+    const [got] = await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER);
+    assert.equal(got?.id, "a");
+    assert.equal(got.state, "active");
+    assert.equal(got.attemptsStarted, 1);
+    assert.deepEqual(got.data, { n: 1 });
+    assert.equal(got.lockedBy, "w1");
+    assert.ok(got.lockToken);
+    assert.ok(await worker.completeJob("q", "a", got.lockToken, "done"), "the lease holds");
+    assert.equal((await producer.getJob("q", "a"))?.state, "completed");
+    // An offer is good for one job: the next add waits for a claim.
+    await producer.saveJob("q", await job("b"));
+    assert.equal((await row(schema, "b")).state, "waiting");
+  });
+});
+
+pgTest("hand-off: no offer without the option, nor from a claim that found jobs", async () => {
+  await withPair(async (worker, producer, schema) => {
+    assert.deepEqual(await worker.fetchNextJobs("q", "w1", LEASE, 10), []);
+    await producer.saveJob("q", await job("a"));
+    assert.equal((await row(schema, "a")).state, "waiting", "no option, no offer");
+    assert.equal((await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER))[0]?.id, "a");
+    await producer.saveJob("q", await job("b"));
+    assert.equal((await row(schema, "b")).state, "waiting", "the claim found a job: no offer");
+    assert.equal((await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER))[0]?.id, "b");
+    // An offer, then a claim that finds a job (added in a caller's transaction, which never
+    // takes an offer): the claim withdraws the offer.
+    await offer(worker);
+    await inTransaction(producer, await job("c"));
+    assert.equal((await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER))[0]?.id, "c");
+    await producer.saveJob("q", await job("d"));
+    assert.equal((await row(schema, "d")).state, "waiting", "the offer was withdrawn");
+  });
+});
+
+pgTest(
+  "hand-off: never ahead of waiting jobs, into a paused queue, or for special jobs",
+  async () => {
+    await withPair(async (worker, producer, schema) => {
+      await offer(worker);
+      // A job added in a caller's transaction is never handed off; it is waiting now.
+      await inTransaction(producer, await job("tx"));
+      assert.equal((await row(schema, "tx")).state, "waiting");
+      await producer.saveJob("q", await job("behind"));
+      assert.equal((await row(schema, "behind")).state, "waiting", "the waiting job comes first");
+      assert.equal((await worker.fetchNextJobs("q", "w1", LEASE, 10)).length, 2);
+
+      await offer(worker);
+      await producer.pauseJobName("q", "*");
+      await producer.saveJob("q", await job("paused"));
+      assert.equal((await row(schema, "paused")).state, "waiting");
+      await producer.resumeJobName("q", "*");
+      assert.equal((await worker.fetchNextJobs("q", "w1", LEASE, 10)).length, 1);
+
+      await offer(worker);
+      await producer.saveJob("q", await job("later", {}, { delay: 60_000 }));
+      await producer.saveJob("q", await job("big", { text: "x".repeat(9000) }));
+      await producer.saveJob("q", await job("dedup", {}, { deduplication: { id: "k" } }));
+      assert.equal((await row(schema, "later")).state, "delayed");
+      assert.equal((await row(schema, "big")).state, "waiting", "too large for a NOTIFY");
+      assert.equal((await row(schema, "dedup")).state, "waiting");
+    });
+  },
+);
+
+pgTest("hand-off: offers die with their store, and an untaken job goes back", async () => {
+  await withPair(async (worker, producer, schema) => {
+    // A disconnected store's offers are gone.
+    const gone = new PgStore({ connection: PG_URL, schema });
+    await gone.connect();
+    assert.deepEqual(await gone.fetchNextJobs("q", "w-gone", LEASE, 10, OFFER), []);
+    await gone.disconnect();
+    await producer.saveJob("q", await job("a"));
+    assert.equal((await row(schema, "a")).state, "waiting");
+    await worker.fetchNextJobs("q", "w1", LEASE, 10);
+
+    // A store whose listening session died (a crashed process) gets nothing.
+    const app = `conveyor-handoff-${crypto.randomUUID().slice(0, 8)}`;
+    const url = new URL(PG_URL);
+    const crashed = new PgStore({
+      connection: {
+        host: url.hostname,
+        port: Number(url.port || 5432),
+        username: decodeURIComponent(url.username),
+        database: url.pathname.slice(1),
+        connection: { application_name: app },
+      },
+      schema,
+      onError: () => {},
+    });
+    await crashed.connect();
+    try {
+      assert.deepEqual(await crashed.fetchNextJobs("q", "w-crashed", LEASE, 10, OFFER), []);
+      await admin((sql) =>
+        sql.unsafe(
+          `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`,
+          [app],
+        )
+      );
+      await producer.saveJob("q", await job("b"));
+      assert.equal((await row(schema, "b")).state, "waiting");
+    } finally {
+      await crashed.disconnect();
+    }
+    await worker.fetchNextJobs("q", "w1", LEASE, 10);
+
+    // A job handed to a worker that does not come for it goes back to waiting, unattempted.
+    await offer(worker, "w-away");
+    await producer.saveJob("q", await job("c"));
+    assert.equal((await row(schema, "c")).state, "active");
+    await eventually(async () => (await row(schema, "c")).state === "waiting", "its return", 5000);
+    const back = await producer.getJob("q", "c");
+    assert.equal(back?.attemptsStarted, 0);
+
+    // Held at most half its lease, lest it be recovered as stalled while held.
+    await worker.fetchNextJobs("q", "w1", LEASE, 10);
+    assert.deepEqual(await worker.fetchNextJobs("q", "w-short", 200, 10, OFFER), []);
+    await producer.saveJob("q", await job("short"));
+    assert.equal((await row(schema, "short")).state, "active");
+    await eventually(async () => (await row(schema, "short")).state === "waiting", "return", 700);
+
+    // So does one still held when the store disconnects.
+    await worker.fetchNextJobs("q", "w1", LEASE, 10);
+    await offer(worker, "w-closing");
+    await producer.saveJob("q", await job("d"));
+    assert.equal((await row(schema, "d")).state, "active");
+    await worker.disconnect();
+    assert.equal((await row(schema, "d")).state, "waiting");
+  });
+});
+
+pgTest("hand-off: concurrent adds and offers never lease one job twice", async () => {
+  const schema = freshSchema();
+  const workers = Array.from({ length: 4 }, () => new PgStore({ connection: PG_URL, schema }));
+  const producers = Array.from({ length: 4 }, () => new PgStore({ connection: PG_URL, schema }));
+  try {
+    for (const s of [...workers, ...producers]) await s.connect();
+    for (let round = 0; round < 5; round++) {
+      await Promise.all(workers.map((w, i) => offer(w, `w${i}`)));
+      await Promise.all(
+        producers.map(async (p, i) => p.saveJob("q", await job(`r${round}-${i}`))),
+      );
+      // Each worker fetches (as its wake-up would make it) until the round's jobs are in.
+      const got: JobData[] = [];
+      await eventually(async () => {
+        for (let i = 0; i < workers.length; i++) {
+          got.push(...await workers[i].fetchNextJobs("q", `w${i}`, LEASE, 10));
+        }
+        return got.length >= producers.length;
+      }, `round ${round}'s jobs`);
+      const ids = got.map((j) => j.id).sort();
+      assert.deepEqual(ids, [0, 1, 2, 3].map((i) => `r${round}-${i}`), `round ${round}`);
+      for (const j of got) assert.ok(await workers[0].completeJob("q", j.id, j.lockToken!, null));
+    }
+  } finally {
+    for (const s of [...workers, ...producers]) await s.disconnect();
+    await dropSchema(schema);
+  }
+});
