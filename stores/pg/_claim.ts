@@ -137,7 +137,8 @@ order by priority, order_key`;
  * CTEs of {@linkcode CLAIM_ONE}: a claim that found nothing, made with an offerer ($5 origin,
  * $6 the lock key of the store's listening session; null: no offer), leaves worker $2's offer
  * to take queue $1's next job with a lease of $3 ms, good for as long as that lease (see
- * `_handoff.ts`); a claim that found jobs withdraws the worker's offer.
+ * `_handoff.ts`), and deletes the queue's lapsed offers (those of crashed processes); a claim
+ * that found jobs withdraws the worker's offer.
  */
 const OFFER = (s: string) =>
   `offered as (
@@ -150,6 +151,11 @@ const OFFER = (s: string) =>
 withdrawn as (
   delete from ${s}.offers o
   where o.queue = $1 and o.worker = $2 and exists (select from claimed)
+),
+lapsed as (
+  delete from ${s}.offers l
+  where $5::text is not null and not exists (select from claimed)
+    and l.queue = $1 and l.until < ${s}.now_ms()
 )`;
 
 /** Serialises limited claims of one queue ($2 is `schema:queue`) until the transaction ends. */

@@ -141,6 +141,20 @@ pgTest("hand-off: offers die with their store, and an untaken job goes back", as
     assert.equal((await row(schema, "a")).state, "waiting");
     await worker.fetchNextJobs("q", "w1", LEASE, 10);
 
+    // A lapsed offer (left by a crashed process) is deleted by the next offer of its queue.
+    await admin((sql) =>
+      sql.unsafe(
+        `insert into "${schema}".offers (queue, worker, origin, lease, session, until)
+         values ('q', 'w-lapsed', '~gone', 1000, 1, 0)`,
+      )
+    );
+    await offer(worker, "w-fresh");
+    const left = await admin((sql) =>
+      sql.unsafe(`select worker from "${schema}".offers order by worker`)
+    );
+    assert.deepEqual(left.map((r) => r.worker), ["w-fresh"]);
+    await admin((sql) => sql.unsafe(`delete from "${schema}".offers`));
+
     // A store whose listening session died (a crashed process) gets nothing.
     const app = `conveyor-handoff-${crypto.randomUUID().slice(0, 8)}`;
     const url = new URL(PG_URL);
