@@ -238,3 +238,48 @@ pgTest("hand-off: concurrent adds and offers never lease one job twice", async (
     await dropSchema(schema);
   }
 });
+
+pgTest(
+  "hand-off end to end: a core Worker runs handed-off jobs, and a paused one gives them back",
+  async () => {
+    await withPair(async (store, producerStore) => {
+      const { Queue, Worker } = await import("@conveyor/core");
+      const queue = new Queue("q", { store: producerStore });
+      const ran: string[] = [];
+      // Only wake-ups (and hand-offs) start jobs within the test's time.
+      const worker = new Worker("q", (job) => {
+        ran.push(job.name);
+        return job.name;
+      }, { store, concurrency: 1, pollInterval: 60_000 });
+      try {
+        const offered = () =>
+          eventually(async () => {
+            const offers = await admin((sql) =>
+              sql.unsafe(`select count(*)::int as n from "${store.schema}".offers`)
+            );
+            return offers[0].n === 1;
+          }, "the idle worker's offer");
+        for (const name of ["one", "two", "three"]) {
+          await offered();
+          const job = await queue.add(name, { name });
+          assert.equal(await job.waitUntilFinished(), name);
+        }
+        assert.deepEqual(ran, ["one", "two", "three"]);
+
+        // Paused after its offer: the job handed to it comes back and runs once, after resume.
+        await offered();
+        await worker.pause();
+        const held = await queue.add("held", null);
+        assert.equal(await held.getState(), "active", "handed to the paused worker");
+        await eventually(async () => (await held.getState()) === "waiting", "its return", 3000);
+        worker.resume();
+        assert.equal(await held.waitUntilFinished(), "held");
+        assert.deepEqual(ran, ["one", "two", "three", "held"]);
+        assert.equal((await queue.getJob(held.id))?.attemptsStarted, 1);
+      } finally {
+        await worker.close();
+        await queue.close();
+      }
+    });
+  },
+);
