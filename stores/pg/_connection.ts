@@ -295,7 +295,7 @@ export class Connection {
         saved = undefined;
       }
       if (saved) {
-        this.deliver(saved.events);
+        this.#deliverSaved(saved.events);
         const out: Saved[] = [];
         let from = 0;
         for (const records of calls) {
@@ -308,12 +308,18 @@ export class Connection {
     return await Promise.all(calls.map(async (records): Promise<Saved> => {
       try {
         const saved = await this.#insert(records);
-        this.deliver(saved.events);
+        this.#deliverSaved(saved.events);
         return { results: saved.results };
       } catch (error) {
         return { error };
       }
     }));
+  }
+
+  /** Deliver the payloads of this store's insert, one of which may hand a job to this store. */
+  #deliverSaved(payloads: readonly unknown[]): void {
+    for (const payload of payloads) this.handoffs.receive(payload);
+    this.deliver(payloads);
   }
 
   /** How the store's own saves run and deliver their events. */
@@ -326,7 +332,6 @@ export class Connection {
    * and (lifecycle events, batched) to other processes. Wake-ups were sent by the statement.
    */
   deliver(payloads: readonly unknown[]): void {
-    for (const payload of payloads) this.handoffs.receive(payload);
     const lifecycle = this.hub.dispatchPayloads(payloads);
     if (lifecycle.length > 0) this.#outbox?.push(lifecycle);
   }

@@ -5,7 +5,7 @@
  * 1. A worker's claim that finds nothing (`FetchOptions.handoff`, no limits) leaves an offer
  *    (`offers` table, see `CLAIM_ONE`): queue, worker id, lease, and the store's listening
  *    session. A claim that finds jobs withdraws it.
- * 2. A single add ({@linkcode HANDOFF_INSERT}) takes one live offer of its queue, `for update
+ * 2. A single add (`HANDOFF_INSERT` in `_save.ts`) takes one live offer of its queue, `for update
  *    skip locked`, so two adds never take one offer, and inserts its job already leased to that
  *    worker, exactly as a claim would lease it. Only when the job would be claimed next anyway:
  *    no job of the queue is waiting, neither the queue nor the job's name is paused, and the job
@@ -27,75 +27,13 @@
 
 import type { JobData } from "@conveyor/shared";
 import type { Db } from "./_db.ts";
-import { type InsertRecord, jobColumns, rowToJob } from "./_rows.ts";
+import { rowToJob } from "./_rows.ts";
 
 /**
  * How long a handed-off job waits for its worker's fetch before it goes back to waiting (at
  * most half its lease).
  */
 export const HOLD_MS = 1000;
-
-/**
- * Whether a single add of `r` may be handed off (the statement checks the rest): the jobs a
- * claim would take right away, without a deduplication key (whose expiry the plain insert
- * handles).
- */
-export function mayHandOff(r: InsertRecord): boolean {
-  return r.delay === 0 && r.pending_children === 0 && r.dedup_key === null;
-}
-
-/**
- * The early single insert of `_save.ts` (same parameters $1-$20, same result, the same commit
- * without waiting for the WAL flush) taking an offer. The job is leased to the offering worker
- * as `CLAIM_ONE` leases (state, lock, `processed_at`, `attempts_started`), and its `waiting`
- * payload gains `"h": {"to": the offering store, "job": the job's row}`, sent with `notify()`
- * (the schema's channel). The size test keeps that payload under NOTIFY's 8000 bytes: JSON
- * values go in as they are, strings take at worst six bytes a character once escaped.
- */
-export const HANDOFF_INSERT = (s: string) => `
-with taker as (
-  delete from ${s}.offers o
-  where o.ctid = (
-      select c.ctid from ${s}.offers c
-      where c.queue = $1::text and c.until > ${s}.now_ms()
-        and not pg_try_advisory_xact_lock_shared(c.session)
-      limit 1
-      for update skip locked)
-    and octet_length($4::text) + octet_length($5::text) + 6 * (octet_length($1::text)
-      + octet_length($2::text) + octet_length($3::text) + coalesce(octet_length($9::text), 0)
-      + coalesce(octet_length($12::text), 0) + coalesce(octet_length($13::text), 0)
-      + octet_length(o.worker) + octet_length(o.origin) + octet_length($20::text)) <= 6500
-    and $8::text::bigint = 0 and $14::text::int = 0 and $10::text is null and $11::text is null
-    and not exists (select from ${s}.jobs w where w.queue = $1::text and w.state = 'waiting')
-    and not exists (select from ${s}.paused p where p.queue = $1::text and p.job_name in ('*', $3::text))
-  returning o.worker, o.origin, o.lease
-),
-inserted as (
-  insert into ${s}.jobs (queue, id, name, data, opts, state, priority, lifo, created_at,
-    group_id, parent_queue, parent_id, parent_policy, complete_keep, complete_age, fail_keep,
-    fail_age, locked_by, lock_token, lock_until, processed_at, attempts_started)
-  select $1::text, $2::text, $3::text, $4::text::json, $5::text::json,
-    case when t.worker is null then 'waiting' else 'active' end,
-    $6::text::int, $7::text::boolean, ${s}.now_ms(), $9::text, $12::text, $13::text, $15::text,
-    $16::text::int, $17::text::bigint, $18::text::int, $19::text::bigint,
-    t.worker, case when t.worker is not null then gen_random_uuid()::text end,
-    ${s}.now_ms() + t.lease, case when t.worker is not null then ${s}.now_ms() end,
-    case when t.worker is not null then 1 else 0 end
-  from (select) as one left join taker t on true
-  on conflict do nothing
-  returning ${jobColumns()}
-)
-select (select count(*) from inserted)::int as n, null::json as inserted,
-  array(
-    select ${s}.emit($20::text, i.queue, i.state, array[i.id]) from inserted i
-    where i.locked_by is null
-    union all
-    select ${s}.notify(json_build_object('o', $20::text, 'q', i.queue, 't', 'waiting', 'n', 1,
-      'i', array[i.id], 'h', json_build_object('to', t.origin, 'job', row_to_json(i)))::text)
-    from inserted i, taker t
-    where i.locked_by is not null
-  ) as events
-from (select set_config('synchronous_commit', 'off', true)) as async_commit`;
 
 /**
  * Give handed-off job $2 (queue $1, token $3) back to waiting as if it had never been handed

@@ -125,10 +125,8 @@ export async function fetchNextJobs(
     const ids = jobs.map((job) => job.id);
     c.deliver([encodePayload(db.origin, q, "active", ids, { workerId: worker })]);
   } else {
-    const offerer = limits.handoff && limits.groupConcurrency === undefined &&
-        limits.maxGlobalConcurrency === undefined && limits.rateLimit === undefined
-      ? c.offerer()
-      : undefined;
+    // The claimer makes offers only for claims without limits.
+    const offerer = limits.handoff ? c.offerer() : undefined;
     const claimed = await c.claimer.claim(db, c.pipeline, q, worker, lease, n, limits, offerer);
     jobs = deliver(c, claimed).jobs;
   }

@@ -8,8 +8,7 @@
 
 import type { SaveResult } from "@conveyor/shared";
 import type { Db } from "./_db.ts";
-import type { InsertRecord } from "./_rows.ts";
-import { HANDOFF_INSERT, mayHandOff } from "./_handoff.ts";
+import { type InsertRecord, jobColumns } from "./_rows.ts";
 
 /** The columns a full insert sets (the rest keep their defaults). */
 const INSERT_COLUMNS = `queue, id, name, data, opts, state, priority, lifo, created_at,
@@ -122,6 +121,22 @@ function isPlain(r: InsertRecord): boolean {
 }
 
 /**
+ * The values of `INSERT_COLUMNS` for one job given as parameters (see
+ * {@linkcode singleStatement}); `ready` is its state when it neither waits for children nor is
+ * delayed.
+ */
+const singleValues = (s: string, ready = "'waiting'") =>
+  `$1::text, $2::text, $3::text, $4::text::json, $5::text::json,
+    case when $14::text::int > 0 then 'waiting-children'
+         when $8::text::bigint > 0 then 'delayed'
+         else ${ready} end,
+    $6::text::int, $7::text::boolean, ${s}.now_ms(),
+    case when $8::text::bigint > 0 then ${s}.now_ms() + $8::text::bigint end,
+    $9::text, $10::text, $10::text is not null, ${s}.now_ms() + $11::text::bigint, $12::text,
+    $13::text, $14::text::int, $15::text, $16::text::int, $17::text::bigint, $18::text::int,
+    $19::text::bigint`;
+
+/**
  * Insert one job given as parameters: $1 queue, $2 id, $3 name, $4 data, $5 opts (JSON text),
  * $6 priority, $7 lifo, $8 delay, $9 group id, $10 deduplication key, $11 its ttl, $12 parent
  * queue, $13 parent id, $14 pending children, $15 parent policy, $16-$19 removeOnComplete and
@@ -143,15 +158,7 @@ expired as (
 }
 inserted as (
   insert into ${s}.jobs (${INSERT_COLUMNS})
-  select $1::text, $2::text, $3::text, $4::text::json, $5::text::json,
-    case when $14::text::int > 0 then 'waiting-children'
-         when $8::text::bigint > 0 then 'delayed'
-         else 'waiting' end,
-    $6::text::int, $7::text::boolean, ${s}.now_ms(),
-    case when $8::text::bigint > 0 then ${s}.now_ms() + $8::text::bigint end,
-    $9::text, $10::text, $10::text is not null, ${s}.now_ms() + $11::text::bigint, $12::text,
-    $13::text, $14::text::int, $15::text, $16::text::int, $17::text::bigint, $18::text::int,
-    $19::text::bigint${
+  select ${singleValues(s)}${
   dedup
     ? `
   where (select count(*) from expired) >= 0  -- release an expired key before inserting`
@@ -167,6 +174,64 @@ select (select count(*) from inserted)::int as n, null::json as inserted,
 from (select set_config('synchronous_commit', 'off', true)) as async_commit`
     : ""
 }`;
+
+/**
+ * Whether a single add of `r` may be handed off (the statement checks the rest): the jobs a
+ * claim would take right away, without a deduplication key (whose expiry the plain insert
+ * handles).
+ */
+function mayHandOff(r: InsertRecord): boolean {
+  return r.delay === 0 && r.pending_children === 0 && r.dedup_key === null;
+}
+
+/**
+ * The early single insert ({@linkcode singleStatement}: same parameters, same result, the same
+ * commit without waiting for the WAL flush) taking an offer (see `_handoff.ts`). The job is
+ * leased to the offering worker as `CLAIM_ONE` leases (state, lock, `processed_at`,
+ * `attempts_started`), and its `waiting` payload gains `"h": {"to": the offering store, "job": the job's row}`, sent with `notify()`
+ * (the schema's channel). The size test keeps that payload under NOTIFY's 8000 bytes: JSON
+ * values go in as they are, strings take at worst six bytes a character once escaped.
+ */
+const HANDOFF_INSERT = (s: string) => `
+with taker as (
+  delete from ${s}.offers o
+  where o.ctid = (
+      select c.ctid from ${s}.offers c
+      where c.queue = $1::text and c.until > ${s}.now_ms()
+        and not pg_try_advisory_xact_lock_shared(c.session)
+      limit 1
+      for update skip locked)
+    and octet_length($4::text) + octet_length($5::text) + 6 * (octet_length($1::text)
+      + octet_length($2::text) + octet_length($3::text) + coalesce(octet_length($9::text), 0)
+      + coalesce(octet_length($12::text), 0) + coalesce(octet_length($13::text), 0)
+      + octet_length(o.worker) + octet_length(o.origin) + octet_length($20::text)) <= 6500
+    and $8::text::bigint = 0 and $14::text::int = 0 and $10::text is null and $11::text is null
+    and not exists (select from ${s}.jobs w where w.queue = $1::text and w.state = 'waiting')
+    and not exists (select from ${s}.paused p where p.queue = $1::text and p.job_name in ('*', $3::text))
+  returning o.worker, o.origin, o.lease
+),
+inserted as (
+  insert into ${s}.jobs (${INSERT_COLUMNS},
+    locked_by, lock_token, lock_until, processed_at, attempts_started)
+  select ${singleValues(s, "case when t.worker is null then 'waiting' else 'active' end")},
+    t.worker, case when t.worker is not null then gen_random_uuid()::text end,
+    ${s}.now_ms() + t.lease, case when t.worker is not null then ${s}.now_ms() end,
+    case when t.worker is not null then 1 else 0 end
+  from (select) as one left join taker t on true
+  on conflict do nothing
+  returning ${jobColumns()}
+)
+select (select count(*) from inserted)::int as n, null::json as inserted,
+  array(
+    select ${s}.emit($20::text, i.queue, i.state, array[i.id]) from inserted i
+    where i.locked_by is null
+    union all
+    select ${s}.notify(json_build_object('o', $20::text, 'q', i.queue, 't', 'waiting', 'n', 1,
+      'i', array[i.id], 'h', json_build_object('to', t.origin, 'job', row_to_json(i)))::text)
+    from inserted i, taker t
+    where i.locked_by is not null
+  ) as events
+from (select set_config('synchronous_commit', 'off', true)) as async_commit`;
 
 const SINGLE = singleStatement(false, false);
 const SINGLE_DEDUP = singleStatement(true, false);
