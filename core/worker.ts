@@ -213,8 +213,8 @@ export class Worker<T = any, R = any> {
     this.#detach = hub.attachWorker(this.#wake, (error) => this.#error(error));
     const fetchOptions = this.#cfg.fetchOptions;
     if (
-      fetchOptions?.groupConcurrency !== undefined ||
-      fetchOptions?.maxGlobalConcurrency !== undefined
+      fetchOptions.groupConcurrency !== undefined ||
+      fetchOptions.maxGlobalConcurrency !== undefined
     ) {
       // Slots freed by other workers' jobs may let this worker claim again.
       this.#unlisten = hub.listen(this.#onCapacityEvent);
