@@ -7,6 +7,7 @@
 
 import postgres from "postgres";
 import { PgStore, type PgStoreOptions } from "./pg_store.ts";
+import type { PgConnectionOptions } from "./pg_sql.ts";
 
 /** Connection string of the test server: env `CONVEYOR_PG_URL`, else the local default. */
 export const PG_URL: string = Deno.env.get("CONVEYOR_PG_URL") ??
@@ -94,4 +95,35 @@ export async function eventually(
     if (Date.now() > deadline) throw new Error(`timed out after ${timeout} ms waiting for ${what}`);
     await sleep(5);
   }
+}
+
+/**
+ * postgres.js options for the test server whose sessions carry `applicationName`, so that
+ * {@linkcode terminate} can kill them; `extra` options are added.
+ */
+export function namedConnection(
+  applicationName: string,
+  extra: Partial<PgConnectionOptions> = {},
+): PgConnectionOptions {
+  const url = new URL(PG_URL);
+  return {
+    host: url.hostname,
+    port: Number(url.port || 5432),
+    username: decodeURIComponent(url.username),
+    password: decodeURIComponent(url.password) || undefined,
+    database: url.pathname.slice(1),
+    ...extra,
+    connection: { application_name: applicationName },
+  };
+}
+
+/** Kill every session named `applicationName` (pg_terminate_backend); returns how many. */
+export function terminate(applicationName: string): Promise<number> {
+  return admin(async (sql) => {
+    const rows = await sql.unsafe(
+      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`,
+      [applicationName],
+    );
+    return rows.length;
+  });
 }

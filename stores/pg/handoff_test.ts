@@ -5,7 +5,16 @@
 import assert from "node:assert/strict";
 import { createNewJob, type JobData, type NewJob } from "@conveyor/shared";
 import { PgStore } from "./pg_store.ts";
-import { admin, dropSchema, eventually, freshSchema, PG_URL, pgTest } from "./_test_utils.ts";
+import {
+  admin,
+  dropSchema,
+  eventually,
+  freshSchema,
+  namedConnection,
+  PG_URL,
+  pgTest,
+  terminate,
+} from "./_test_utils.ts";
 
 const LEASE = 30_000;
 const OFFER = { handoff: true };
@@ -157,27 +166,15 @@ pgTest("hand-off: offers die with their store, and an untaken job goes back", as
 
     // A store whose listening session died (a crashed process) gets nothing.
     const app = `conveyor-handoff-${crypto.randomUUID().slice(0, 8)}`;
-    const url = new URL(PG_URL);
     const crashed = new PgStore({
-      connection: {
-        host: url.hostname,
-        port: Number(url.port || 5432),
-        username: decodeURIComponent(url.username),
-        database: url.pathname.slice(1),
-        connection: { application_name: app },
-      },
+      connection: namedConnection(app),
       schema,
       onError: () => {},
     });
     await crashed.connect();
     try {
       assert.deepEqual(await crashed.fetchNextJobs("q", "w-crashed", LEASE, 10, OFFER), []);
-      await admin((sql) =>
-        sql.unsafe(
-          `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`,
-          [app],
-        )
-      );
+      await terminate(app);
       await producer.saveJob("q", await job("b"));
       assert.equal((await row(schema, "b")).state, "waiting");
     } finally {

@@ -3,33 +3,23 @@
 import assert from "node:assert/strict";
 import { createNewJob, type StoreEvent } from "@conveyor/shared";
 import { PgStore } from "./pg_store.ts";
-import { admin, dropSchema, eventually, freshSchema, PG_URL, pgTest } from "./_test_utils.ts";
-
-function terminate(applicationName: string): Promise<number> {
-  return admin(async (sql) => {
-    const rows = await sql.unsafe(
-      `select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1`,
-      [applicationName],
-    );
-    return rows.length;
-  });
-}
+import {
+  dropSchema,
+  eventually,
+  freshSchema,
+  namedConnection,
+  PG_URL,
+  pgTest,
+  terminate,
+} from "./_test_utils.ts";
 
 pgTest("PgStore survives pg_terminate_backend: LISTEN resumes and no job is lost", async () => {
   const schema = freshSchema();
   const app = `conveyor-test-${crypto.randomUUID().slice(0, 8)}`;
   const errors: Error[] = [];
   // A worker whose connections are all killed, and a producer that is left alone.
-  const url = new URL(PG_URL);
   const target = new PgStore({
-    connection: {
-      host: url.hostname,
-      port: Number(url.port || 5432),
-      username: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password) || undefined,
-      database: url.pathname.slice(1),
-      connection: { application_name: app },
-    },
+    connection: namedConnection(app),
     schema,
     onError: (e) => errors.push(e),
   });
@@ -74,16 +64,8 @@ pgTest("PgStore survives pg_terminate_backend: LISTEN resumes and no job is lost
 pgTest("PgStore rejects a call whose connection dies, and the next call works", async () => {
   const schema = freshSchema();
   const app = `conveyor-test-${crypto.randomUUID().slice(0, 8)}`;
-  const url = new URL(PG_URL);
   const store = new PgStore({
-    connection: {
-      host: url.hostname,
-      port: Number(url.port || 5432),
-      username: decodeURIComponent(url.username),
-      database: url.pathname.slice(1),
-      max: 1,
-      connection: { application_name: app },
-    },
+    connection: namedConnection(app, { max: 1 }),
     schema,
     listen: false,
   });
