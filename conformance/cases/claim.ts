@@ -4,10 +4,12 @@ import type { ConformanceCase } from "../case.ts";
 import {
   add,
   addMany,
+  assertState,
   claim,
   defineCases,
   get,
   HOUR,
+  listen,
   LONG,
   PAST_SPAN,
   Q,
@@ -209,5 +211,40 @@ export const claimCases: ConformanceCase[] = defineCases("claim", {
     assert.equal((await store.fetchNextJobs(Q, "w1", LONG, 3, opts)).length, 3);
     assert.equal((await store.fetchNextJobs(Q, "w2", LONG, 3, opts)).length, 1);
     assert.deepEqual(await store.fetchNextJobs(Q, "w3", LONG, 3, opts), []);
+  },
+
+  "a worker fetching with handoff gets the job added after its empty fetch, once": async (
+    store,
+  ) => {
+    const events = listen(store);
+    const handoff = { handoff: true };
+    assert.deepEqual(await store.fetchNextJobs(Q, "w1", LONG, 5, handoff), []);
+    await add(store, "a");
+    // The worker fetches again when the job's waiting event wakes it (a store may hand the job
+    // over with that event instead of letting the fetch claim it).
+    await events.waitFor((e) => e.type === "waiting" && e.jobId === "a", "waiting for a");
+    const [job, ...rest] = await store.fetchNextJobs(Q, "w1", LONG, 5, handoff);
+    assert.deepEqual(rest, []);
+    assert.equal(job?.id, "a");
+    assert.equal(job.state, "active");
+    assert.equal(job.lockedBy, "w1");
+    assert.equal(job.attemptsStarted, 1);
+    const stored = await assertState(store, "a", "active");
+    assert.equal(stored.lockToken, token(job));
+    assert.equal(await store.completeJob(Q, "a", token(job), null), true);
+    assert.deepEqual(await store.fetchNextJobs(Q, "w1", LONG, 5, handoff), []);
+    assert.deepEqual(await store.fetchNextJobs(Q, "w2", LONG, 5, handoff), []);
+    events.stop();
+  },
+
+  "an empty fetch without handoff, or with limits, leaves the next job waiting for anyone": async (
+    store,
+  ) => {
+    assert.deepEqual(await store.fetchNextJobs(Q, "w1", LONG, 5), []);
+    const limited = { handoff: true, groupConcurrency: 2, maxGlobalConcurrency: 5 };
+    assert.deepEqual(await store.fetchNextJobs(Q, "w2", LONG, 5, limited), []);
+    await add(store, "a");
+    await assertState(store, "a", "waiting");
+    assert.equal((await claim(store, Q, "w3")).id, "a");
   },
 });
