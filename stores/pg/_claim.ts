@@ -135,18 +135,19 @@ order by priority, order_key`;
 
 /**
  * CTEs of {@linkcode CLAIM_ONE}: a claim that found nothing, made with an offerer ($5 origin,
- * $6 the lock key of the store's listening session; null: no offer), leaves worker $2's offer
+ * which is also the channel its store listens on for hand-offs; $6 the lock key of the store's
+ * listening session; null: no offer), leaves worker $2's offer
  * to take queue $1's next job with a lease of $3 ms, good for as long as that lease (see
  * `_handoff.ts`), and deletes the queue's lapsed offers (those of crashed processes); a claim
  * that found jobs withdraws the worker's offer.
  */
 const OFFER = (s: string) =>
   `offered as (
-  insert into ${s}.offers (queue, worker, origin, lease, session, until)
-  select $1, $2, $5::text, $3::bigint, $6::text::bigint, ${s}.now_ms() + $3::bigint
+  insert into ${s}.offers (queue, worker, origin, lease, session, until, channel)
+  select $1, $2, $5::text, $3::bigint, $6::text::bigint, ${s}.now_ms() + $3::bigint, $5::text
   where $5::text is not null and not exists (select from claimed)
   on conflict (queue, worker) do update set origin = excluded.origin, lease = excluded.lease,
-    session = excluded.session, until = excluded.until
+    session = excluded.session, until = excluded.until, channel = excluded.channel
 ),
 withdrawn as (
   delete from ${s}.offers o

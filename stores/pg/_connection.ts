@@ -18,7 +18,15 @@ import { Coalescer } from "./_batch.ts";
 import { Claimer, type Offerer, type Pipeline, type Transact } from "./_claim.ts";
 import { completeJobs, type Completion, LeaseHints } from "./_finish.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
-import { decodePayload, encodePublished, EventHub, Listener, Outbox } from "./_events.ts";
+import {
+  decodeParsed,
+  decodePayload,
+  encodePublished,
+  EventHub,
+  Listener,
+  Outbox,
+  type Payload,
+} from "./_events.ts";
 import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migrations.ts";
 import type { InsertRecord } from "./_rows.ts";
 import { insertJobs } from "./_save.ts";
@@ -28,6 +36,9 @@ import type { SaveContext } from "./pg_store_transaction.ts";
 
 /** SQLSTATEs after which a whole transaction is simply run again. */
 const RETRYABLE = new Set(["40P01", "40001"]);
+
+/** Passed-on hand-off events awaited back at most; past that the list starts over. */
+const MAX_RELAYED = 1000;
 
 function redact(text: string): string {
   return text.replace(/\/\/([^:@/\s]*):[^@/\s]*@/g, "//$1:***@");
@@ -82,6 +93,8 @@ export class Connection {
   #outbox: Outbox | undefined;
   #connecting: Promise<void> | undefined;
   #closed = false;
+  /** Hand-off events this store passed on, dropped when they come back (see `#handedOff`). */
+  readonly #relayed = new Set<string>();
 
   constructor(options: PgStoreOptions, schema: string) {
     this.#options = options;
@@ -164,6 +177,8 @@ export class Connection {
         connection: sql.options as unknown as Record<string, unknown>,
         channel: db.channel,
         onPayload: (payload) => this.#received(payload),
+        handoffChannel: this.#origin,
+        onHandoff: (payload) => this.#handedOff(payload),
         onResumed: () => this.#resync(),
         onError: (error) => this.onError(toError(error)),
       });
@@ -351,13 +366,44 @@ export class Connection {
     // before parsing: their origin leads the payload (`emit()` and `encodePublished` both).
     const head = payload.slice(0, 64);
     if (head.startsWith(this.#echoSql) || head.startsWith(this.#echoJs)) return;
+    if (this.#relayed.size > 0 && this.#relayed.delete(payload)) return;
     try {
+      // A hand-off on this channel comes from a store of schema version 3 (see _migrations.ts).
       this.handoffs.receive(payload);
       const { origin, events } = decodePayload(payload);
       if (origin === this.#origin) return; // delivered when the statement returned
       for (const event of events) this.hub.dispatch(event);
     } catch (error) {
       this.onError(new Error(`PgStore received a bad event payload: ${payload}`, { cause: error }));
+    }
+  }
+
+  /**
+   * A payload on this store's own channel: a job handed off to one of its workers, which no
+   * other process was woken for. Its `waiting` event goes to this store's subscribers (the
+   * worker wakes and takes the job) and, without the job, on to the other processes, ahead of
+   * the `active` event of the worker's fetch.
+   */
+  #handedOff(payload: string): void {
+    // This store's own add, delivered with the insert's result.
+    if (payload.startsWith(this.#echoSql)) return;
+    try {
+      const parsed = JSON.parse(payload) as Payload;
+      this.handoffs.hold(parsed.h);
+      delete parsed.h;
+      if (this.#outbox) {
+        // Its origin is the adding store's, which drops it as its own echo; this store drops
+        // it on its way back by its text.
+        const relay = JSON.stringify(parsed);
+        if (this.#relayed.size >= MAX_RELAYED) this.#relayed.clear();
+        this.#relayed.add(relay);
+        this.#outbox.push([relay]);
+      }
+      for (const event of decodeParsed(parsed).events) this.hub.dispatch(event);
+    } catch (error) {
+      this.onError(
+        new Error(`PgStore received a bad hand-off payload: ${payload}`, { cause: error }),
+      );
     }
   }
 

@@ -16,6 +16,7 @@
 
 import type { StoreEvent, StoreEventListener, StoreEventType } from "@conveyor/shared";
 import postgres from "postgres";
+import { quoteIdent } from "./_db.ts";
 
 /** Event types that describe the queue as a whole: one event with a count, never per job. */
 const QUEUE_WIDE: ReadonlySet<StoreEventType> = new Set(["cleaned", "drained"]);
@@ -23,7 +24,8 @@ const QUEUE_WIDE: ReadonlySet<StoreEventType> = new Set(["cleaned", "drained"]);
 /** Longest payload NOTIFY accepts is 8000 bytes; stay clear of it. */
 const MAX_PAYLOAD = 7900;
 
-interface Payload {
+/** A payload as parsed JSON. */
+export interface Payload {
   o?: string;
   q?: string;
   t?: StoreEventType;
@@ -32,11 +34,17 @@ interface Payload {
   d?: StoreEvent["detail"] | null;
   j?: string | null;
   e?: StoreEvent;
+  /** A hand-off (see `_handoff.ts`). */
+  h?: unknown;
 }
 
 /** Decode a payload into the events it stands for, with its origin. */
 export function decodePayload(text: string): { origin: string; events: StoreEvent[] } {
-  const p = JSON.parse(text) as Payload;
+  return decodeParsed(JSON.parse(text) as Payload);
+}
+
+/** {@linkcode decodePayload} for a payload already parsed. */
+export function decodeParsed(p: Payload): { origin: string; events: StoreEvent[] } {
   const origin = p.o ?? "";
   if (p.e) return { origin, events: [p.e] };
   if (typeof p.q !== "string" || typeof p.t !== "string") return { origin, events: [] };
@@ -208,11 +216,14 @@ export class Outbox {
     this.#onError = onError;
   }
 
-  /** Queue payloads; a flush starts at once unless one is in flight. */
+  /**
+   * Queue payloads; unless a flush is in flight, one starts after the current microtasks, so
+   * payloads pushed in one go (e.g. a hand-off's `waiting` and its fetch's `active`) share it.
+   */
   push(payloads: readonly string[]): void {
     if (payloads.length === 0) return;
     this.#pending.push(...payloads);
-    this.#flushing ??= this.#flush();
+    this.#flushing ??= Promise.resolve().then(() => this.#flush());
   }
 
   async #flush(): Promise<void> {
@@ -241,6 +252,10 @@ export interface ListenerOptions {
   channel: string;
   /** A payload arrived. */
   onPayload: (payload: string) => void;
+  /** A second channel, this connection's alone: jobs handed off to the store (`_handoff.ts`). */
+  handoffChannel?: string;
+  /** A payload arrived on `handoffChannel`. */
+  onHandoff?: (payload: string) => void;
   /** LISTEN is (again) in place after the connection was lost: events may have been missed. */
   onResumed: () => void;
   onError: (error: unknown) => void;
@@ -274,6 +289,7 @@ export class Listener {
       onnotice: () => {},
       onnotify: (channel: string, payload: string) => {
         if (channel === options.channel) options.onPayload(payload);
+        else if (channel === options.handoffChannel) options.onHandoff?.(payload);
       },
       onclose: () => this.#lost(),
     } as never);
@@ -285,7 +301,11 @@ export class Listener {
   }
 
   async #listen(): Promise<void> {
-    await this.#sql.unsafe(`listen "${this.#options.channel.replaceAll('"', '""')}"`);
+    const { channel, handoffChannel } = this.#options;
+    await this.#sql.unsafe(`listen ${quoteIdent(channel)}`);
+    if (handoffChannel !== undefined) {
+      await this.#sql.unsafe(`listen ${quoteIdent(handoffChannel)}`);
+    }
     // A fresh key each time: the session holds its lock for as long as it lives.
     const key = BigInt.asIntN(64, crypto.getRandomValues(new BigUint64Array(1))[0]).toString();
     await this.#sql.unsafe("select pg_advisory_lock($1::bigint)", [key]);

@@ -82,7 +82,12 @@ export class Handoffs {
   /** Hold the job of a payload addressed to this store, if it is one. */
   receive(payload: unknown): void {
     if (typeof payload !== "string" || !payload.includes(this.#mark)) return;
-    const h = (JSON.parse(payload) as { h?: { to?: string; job?: Record<string, unknown> } }).h;
+    this.hold((JSON.parse(payload) as { h?: unknown }).h);
+  }
+
+  /** Hold the job of a parsed payload's `h`, if addressed to this store. */
+  hold(handoff: unknown): void {
+    const h = handoff as { to?: unknown; job?: Record<string, unknown> } | null | undefined;
     if (!h || h.to !== this.#origin || !h.job) return;
     const job = rowToJob(h.job);
     if (this.#closed) return this.#return(job);

@@ -14,7 +14,7 @@
  * | `clean`, `removeOnComplete/Fail` trims | `jobs_finished (queue, state, finished_at)` |
  * | flow children | `jobs_parent (parent_queue, parent_id)` |
  * | deduplication | unique `jobs_dedup (queue, dedup_key) where dedup_held` |
- * | hand-off offers of idle workers (version 3) | `offers` primary key `(queue, worker)` |
+ * | hand-off offers of idle workers (versions 3, 4) | `offers` primary key `(queue, worker)` |
  *
  * `listJobs`, `countJobs`, `clean` and the group counts of one state use that state's partial
  * index (completed and failed jobs always have a `finished_at`: `jobs_finished`); the statements
@@ -166,6 +166,25 @@ create unlogged table ${s}.offers (
 create function ${s}.notify(payload text) returns text language plpgsql volatile as $$
 begin
   perform pg_notify('${channel}', payload);
+  return payload;
+end $$;
+`,
+  },
+  {
+    version: 4,
+    name: "hand-off on the offering store's own channel",
+    up: (s, channel) => `
+-- The channel the offering store alone listens on: a hand-off NOTIFY there wakes no other
+-- process. Null for an offer made by a store of schema version 3, which listens only on the
+-- schema's channel.
+alter table ${s}.offers add column channel text;
+
+-- NOTIFY a payload built by the statement (a hand-off) on 'channel', or on the schema's channel
+-- when null, and return it.
+create function ${s}.notify(channel text, payload text) returns text language plpgsql volatile
+as $$
+begin
+  perform pg_notify(coalesce(channel, '${channel}'), payload);
   return payload;
 end $$;
 `,

@@ -188,9 +188,12 @@ function mayHandOff(r: InsertRecord): boolean {
  * The early single insert ({@linkcode singleStatement}: same parameters, same result, the same
  * commit without waiting for the WAL flush) taking an offer (see `_handoff.ts`). The job is
  * leased to the offering worker as `CLAIM_ONE` leases (state, lock, `processed_at`,
- * `attempts_started`), and its `waiting` payload gains `"h": {"to": the offering store, "job": the job's row}`, sent with `notify()`
- * (the schema's channel). The size test keeps that payload under NOTIFY's 8000 bytes: JSON
- * values go in as they are, strings take at worst six bytes a character once escaped.
+ * `attempts_started`), and its `waiting` payload gains `"h": {"to": the offering store, "job":
+ * the job's row}`. That payload is sent with `notify()` on the offering store's own channel
+ * (the schema's channel for an offer of a version 3 store), so no other process wakes for a job
+ * it could not claim; the offering store passes the `waiting` event on to the others (see
+ * `Connection`). The size test keeps the payload under NOTIFY's 8000 bytes: JSON values go in
+ * as they are, strings take at worst six bytes a character once escaped.
  */
 const HANDOFF_INSERT = (s: string) => `
 with taker as (
@@ -208,7 +211,7 @@ with taker as (
     and $8::text::bigint = 0 and $14::text::int = 0 and $10::text is null and $11::text is null
     and not exists (select from ${s}.jobs w where w.queue = $1::text and w.state = 'waiting')
     and not exists (select from ${s}.paused p where p.queue = $1::text and p.job_name in ('*', $3::text))
-  returning o.worker, o.origin, o.lease
+  returning o.worker, o.origin, o.lease, o.channel
 ),
 inserted as (
   insert into ${s}.jobs (${INSERT_COLUMNS},
@@ -226,8 +229,8 @@ select (select count(*) from inserted)::int as n, null::json as inserted,
     select ${s}.emit($20::text, i.queue, i.state, array[i.id]) from inserted i
     where i.locked_by is null
     union all
-    select ${s}.notify(json_build_object('o', $20::text, 'q', i.queue, 't', 'waiting', 'n', 1,
-      'i', array[i.id], 'h', json_build_object('to', t.origin, 'job', row_to_json(i)))::text)
+    select ${s}.notify(t.channel, json_build_object('o', $20::text, 'q', i.queue, 't', 'waiting',
+      'n', 1, 'i', array[i.id], 'h', json_build_object('to', t.origin, 'job', row_to_json(i)))::text)
     from inserted i, taker t
     where i.locked_by is not null
   ) as events

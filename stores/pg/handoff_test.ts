@@ -3,8 +3,10 @@
 // worker's next fetch takes it without a claim. Every case where that would be wrong falls back
 // to an ordinary waiting job.
 import assert from "node:assert/strict";
+import postgres from "postgres";
 import { createNewJob, type JobData, type NewJob } from "@conveyor/shared";
 import { PgStore } from "./pg_store.ts";
+import { channelOf } from "./_db.ts";
 import {
   admin,
   dropSchema,
@@ -277,6 +279,74 @@ pgTest(
         await worker.close();
         await queue.close();
       }
+    });
+  },
+);
+
+pgTest(
+  "hand-off: the job goes to the offering store alone; the others see waiting, then active",
+  async () => {
+    await withPair(async (worker, producer, schema) => {
+      const observer = new PgStore({ connection: PG_URL, schema });
+      await observer.connect();
+      // Every payload on the schema's channel, as any listening process gets it.
+      const sql = postgres(PG_URL, { max: 1, onnotice: () => {} });
+      const broadcast: Record<string, unknown>[] = [];
+      try {
+        await sql.listen(channelOf(schema), (p) => broadcast.push(JSON.parse(p)));
+        const seen = (store: PgStore) => {
+          const events: string[] = [];
+          store.subscribe("q", (e) => {
+            if (e.jobId === "a") events.push(e.type);
+            if (e.jobId === "marker") events.push("marker");
+          });
+          return events;
+        };
+        const atWorker = seen(worker);
+        const atProducer = seen(producer);
+        const atObserver = seen(observer);
+        await offer(worker);
+        await producer.saveJob("q", await job("a"));
+        assert.equal((await row(schema, "a")).state, "active");
+        await eventually(() => atWorker.includes("waiting"), "the worker store's wake-up");
+        const [got] = await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER);
+        assert.equal(got?.id, "a");
+        // A marker published after everything else: once each store has it, it has every
+        // earlier payload (NOTIFYs arrive in commit order).
+        await eventually(() => atObserver.includes("active"), "the observer's active event");
+        await producer.publish({ type: "progress", queueName: "q", jobId: "marker" });
+        for (const events of [atWorker, atProducer, atObserver]) {
+          await eventually(() => events.includes("marker"), "the marker");
+        }
+        assert.deepEqual(atObserver, ["waiting", "active", "marker"]);
+        assert.deepEqual(atWorker, ["waiting", "active", "marker"], "no waiting twice");
+        assert.deepEqual(atProducer, ["waiting", "active", "marker"]);
+        assert.ok(broadcast.length > 0);
+        assert.ok(
+          broadcast.every((p) => !("h" in p)),
+          "no job travels on the channel every store listens to",
+        );
+      } finally {
+        await sql.end();
+        await observer.disconnect();
+      }
+    });
+  },
+);
+
+pgTest(
+  "hand-off: an offer of a version 3 store (no channel) is served on the schema's channel",
+  async () => {
+    await withPair(async (worker, producer, schema) => {
+      await offer(worker);
+      // A store of schema version 3 listens only on the schema's channel, and offers no channel.
+      await admin((sql) => sql.unsafe(`update "${schema}".offers set channel = null`));
+      await producer.saveJob("q", await job("a"));
+      assert.deepEqual(await row(schema, "a"), { state: "active", locked_by: "w1" });
+      await eventually(
+        async () => (await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER))[0]?.id === "a",
+        "the hand-off, received on the schema's channel",
+      );
     });
   },
 );
