@@ -350,3 +350,24 @@ pgTest(
     });
   },
 );
+
+pgTest("hand-off: a job with options is handed off with all of them", async () => {
+  await withPair(async (worker, producer, schema) => {
+    await offer(worker);
+    await producer.saveJob(
+      "q",
+      await job("opts", { n: 2 }, { priority: 3, lifo: true, removeOnComplete: true }),
+    );
+    assert.deepEqual(await row(schema, "opts"), { state: "active", locked_by: "w1" });
+    let got: JobData | undefined;
+    await eventually(async () => {
+      got = (await worker.fetchNextJobs("q", "w1", LEASE, 10, OFFER))[0];
+      return got !== undefined;
+    }, "the handed-off job");
+    assert.equal(got?.id, "opts");
+    assert.equal(got?.priority, 3);
+    assert.deepEqual(got?.data, { n: 2 });
+    assert.ok(await worker.completeJob("q", "opts", got!.lockToken!, null));
+    assert.equal(await producer.getJob("q", "opts"), null, "removeOnComplete applied");
+  });
+});
