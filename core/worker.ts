@@ -375,10 +375,25 @@ export class Worker<T = any, R = any> {
         const size = this.#cfg.batchSize;
         for (let i = 0; i < n; i += size) this.#startBatch(jobs.slice(i, i + size));
       } else {
-        // Jobs beyond the free slots (a prefetch) wait, leased, in the local queue.
-        for (let i = 0; i < n; i++) this.#held.push(jobs[i]);
-        this.#startHeld();
-        if (this.#held.length > 0) this.#leases.ensure();
+        // Started at once while slots are free and no job is held (a processor may pause or
+        // close the worker as it starts); the rest wait, leased, in the local queue (a prefetch).
+        let i = 0;
+        if (this.#held.length === 0) {
+          const concurrency = this.#cfg.concurrency;
+          while (i < n && this.#units < concurrency && this.#state === RUNNING) {
+            this.#startOne(jobs[i++]);
+          }
+        }
+        if (i < n) {
+          if (this.#state !== RUNNING) {
+            for (; i < n; i++) this.#giveBack(jobs[i]);
+          } else {
+            const held = this.#held;
+            for (; i < n; i++) held.push(jobs[i]);
+            this.#startHeld();
+            if (held.length > 0) this.#leases.ensure();
+          }
+        }
       }
     }
     if (this.#fetchAgain || n >= this.#requested) {
@@ -406,10 +421,16 @@ export class Worker<T = any, R = any> {
     }, wait);
   };
 
-  /** Start held jobs while slots are free. */
+  /**
+   * Start held jobs while slots are free, and while the worker runs: a processor that pauses or
+   * closes it as it starts gives the rest back (see #giveBackHeld).
+   */
   #startHeld(): void {
-    const held = this.#held;
-    while (this.#units < this.#cfg.concurrency && held.length > 0) this.#startOne(held.shift()!);
+    while (
+      this.#state === RUNNING && this.#units < this.#cfg.concurrency && this.#held.length > 0
+    ) {
+      this.#startOne(this.#held.shift()!);
+    }
   }
 
   /** A held job's lease was lost: it must not run. */

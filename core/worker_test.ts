@@ -424,3 +424,35 @@ Deno.test("Worker offers to take hand-offs only when its fetches have no limits"
     await real.disconnect();
   }
 });
+
+Deno.test("Worker paused by a processor as it starts starts none of the other jobs it fetched", async () => {
+  for (const prefetch of [0, 2]) {
+    const store = await newStore();
+    const queue = new Queue("q", { store });
+    await queue.addBulk([1, 2, 3].map((n) => ({ name: "n", data: n })));
+    const started: number[] = [];
+    const errors: Error[] = [];
+    const paused = deferred<Promise<void>>();
+    const worker = new Worker("q", (job) => {
+      started.push(job.data);
+      if (started.length === 1) paused.resolve(worker.pause());
+    }, { store, concurrency: 3, prefetch, autorun: false });
+    worker.events.on("error", (e) => {
+      errors.push(e.detail.error);
+    });
+    worker.run();
+    await await paused.promise;
+    await new Promise((r) => setTimeout(r, 0));
+    assert.deepEqual(started, [1], `prefetch ${prefetch}`);
+    assert.deepEqual(errors, []);
+    assert.equal(await queue.countJobs("waiting"), 2);
+    assert.equal(await queue.countJobs("completed"), 1);
+    worker.resume();
+    await new Promise((r) => setTimeout(r, 0));
+    await worker.close();
+    assert.deepEqual(started.sort(), [1, 2, 3]);
+    assert.equal(await queue.countJobs("completed"), 3);
+    await queue.close();
+    await store.disconnect();
+  }
+});

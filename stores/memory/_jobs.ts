@@ -38,9 +38,10 @@ export function saveJobs(
 
 /** Save one job: {@linkcode saveJobs} for a single job, without the lists. */
 export function saveJob(core: StoreCore, queueName: string, job: unknown): SaveResult {
-  if (!core.queues.has(queueName)) validateQueueName(queueName);
+  const known = core.queues.get(queueName);
+  if (known === undefined) validateQueueName(queueName);
   const c = checkNewJob(job, "saveJob");
-  const q = core.queue(queueName);
+  const q = known ?? core.queue(queueName);
   const now = core.now();
   const same = q.jobs.get(c.id);
   if (same) return { id: same.job.id, duplicate: true };

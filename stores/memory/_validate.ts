@@ -13,9 +13,11 @@ import {
   checkParentLink,
   checkPendingChildren,
   checkUpdate as checkSharedUpdate,
+  isValidJobName,
   type JobData,
   type JobProgress,
   type JobUpdate,
+  MAX_NAME_LENGTH,
   saveJobContext,
   type StoredJobOptions,
   validateJobOptions,
@@ -48,20 +50,38 @@ function emptyOptions(opts: unknown): boolean {
  * payload is checked and copied in one walk; the message context is only built for an error.
  */
 export function checkNewJob(job: unknown, where: string): CheckedJob {
-  const id = checkNewJobId(job, where);
+  // Valid fields pass the inline tests (no call, no message); anything else gets the shared
+  // checks, which throw the message naming it.
   const j = job as Record<string, unknown>;
-  const name = checkNewJobName(j.name, id);
-  let data = tryCopyJson(j.data);
-  if (data === NOT_COPIED) data = copyChecked(j.data, `${saveJobContext(id)}payload`);
+  let id: string;
+  const given = typeof job === "object" && job !== null && !Array.isArray(job) ? j.id : undefined;
+  if (typeof given === "string" && given.length > 0 && given.length <= MAX_NAME_LENGTH) id = given;
+  else id = checkNewJobId(job, where);
+  const n = j.name;
+  const name = isValidJobName(n) ? n : checkNewJobName(n, id);
+  const d = j.data;
+  let data = tryCopyJson(d);
+  if (data === NOT_COPIED) data = copyChecked(d, `${saveJobContext(id)}payload`);
   const o = j.opts;
   const opts: StoredJobOptions = o === undefined || emptyOptions(o)
     ? NO_OPTIONS
     : validateJobOptions(o, saveJobContext(id));
-  const deduplicationKey = checkNewJobRef(j.deduplicationKey, id, "deduplicationKey");
-  const parentId = checkNewJobRef(j.parentId, id, "parentId");
-  const parentQueueName = checkNewJobRef(j.parentQueueName, id, "parentQueueName");
-  checkParentLink(parentId, parentQueueName, id);
-  const pendingChildrenCount = checkPendingChildren(j.pendingChildrenCount, id);
+  const dk = j.deduplicationKey;
+  const pid = j.parentId;
+  const pq = j.parentQueueName;
+  const pc = j.pendingChildrenCount;
+  let deduplicationKey: string | null = null;
+  let parentId: string | null = null;
+  let parentQueueName: string | null = null;
+  let pendingChildrenCount = 0;
+  // A job of no flow and no deduplication (most jobs) names none of these.
+  if (dk !== undefined || pid !== undefined || pq !== undefined || pc !== undefined) {
+    deduplicationKey = checkNewJobRef(dk, id, "deduplicationKey");
+    parentId = checkNewJobRef(pid, id, "parentId");
+    parentQueueName = checkNewJobRef(pq, id, "parentQueueName");
+    checkParentLink(parentId, parentQueueName, id);
+    pendingChildrenCount = checkPendingChildren(pc, id);
+  }
   // Every field of JobData, in its order (one shape for every stored job).
   return {
     id,

@@ -56,6 +56,17 @@ export interface MemoryStoreOptions {
 /** The limits of a claim that sets none. */
 const NO_LIMITS: FetchOptions = Object.freeze({});
 
+/**
+ * Whether `opts` sets no limit (absent, or an object whose limits are all unset, as an unlimited
+ * worker's are): such a claim needs no copy of its options. Anything else is checked.
+ */
+function noLimits(opts: FetchOptions | undefined): boolean {
+  return opts === undefined ||
+    (typeof opts === "object" && opts !== null && !Array.isArray(opts) &&
+      opts.groupConcurrency === undefined && opts.maxGlobalConcurrency === undefined &&
+      opts.rateLimit === undefined);
+}
+
 function copy(rec: Rec): JobData {
   return copyJob(rec.job);
 }
@@ -252,7 +263,7 @@ export class MemoryStore implements StoreInterface {
     checkToken(workerId, "workerId");
     checkMs(lockDuration, "lockDuration", 1);
     checkInt(count, "count", 0);
-    const o = opts === undefined ? NO_LIMITS : checkFetchOptions(opts);
+    const o = noLimits(opts) ? NO_LIMITS : checkFetchOptions(opts);
     const q = core.queues.get(queueName);
     if (q === undefined) return [];
     const recs = claim(core, q, workerId, lockDuration, count, o);
