@@ -103,6 +103,8 @@ export class Worker<T = any, R = any> {
   #limiterTimer: ReturnType<typeof setTimeout> | undefined;
   #backoffTimer: ReturnType<typeof setTimeout> | undefined;
   #claims: number[] = [];
+  /** The controller of the next job started (made after a start; never handed out twice). */
+  #spareController: AbortController | undefined;
   #idleWaiters: (() => void)[] = [];
   #background = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
@@ -511,15 +513,19 @@ export class Worker<T = any, R = any> {
 
   #startOne(data: JobData): void {
     this.#units++;
-    this.#leases.ensure();
     const unit: Unit = {
-      controller: new AbortController(),
+      controller: this.#spareController ?? new AbortController(),
       timer: undefined,
       released: false,
       started: Date.now(),
     };
+    this.#spareController = undefined;
     const entry = this.#newEntry(data, unit);
     this.#runOne(entry);
+    // Set up once the processor has started, so that the next start (often after an idle wait,
+    // when every step costs most) has less to do: the lease timer and the next job's controller.
+    this.#leases.ensure();
+    this.#spareController = new AbortController();
   }
 
   async #runOne(entry: Entry): Promise<void> {

@@ -259,12 +259,15 @@ export class MemoryStore implements StoreInterface {
     opts: FetchOptions | undefined,
   ): JobData[] {
     const core = this.#open();
-    if (!core.queues.has(queueName)) validateQueueName(queueName);
-    checkToken(workerId, "workerId");
-    checkMs(lockDuration, "lockDuration", 1);
-    checkInt(count, "count", 0);
-    const o = noLimits(opts) ? NO_LIMITS : checkFetchOptions(opts);
     const q = core.queues.get(queueName);
+    if (q === undefined) validateQueueName(queueName);
+    // Valid arguments pass these tests without a call; the shared checks throw for the others.
+    if (typeof workerId !== "string" || workerId.length === 0) checkToken(workerId, "workerId");
+    if (!(typeof lockDuration === "number" && lockDuration >= 1 && lockDuration < Infinity)) {
+      checkMs(lockDuration, "lockDuration", 1);
+    }
+    if (!(Number.isInteger(count) && count >= 0)) checkInt(count, "count", 0);
+    const o = noLimits(opts) ? NO_LIMITS : checkFetchOptions(opts);
     if (q === undefined) return [];
     const recs = claim(core, q, workerId, lockDuration, count, o);
     const out: JobData[] = new Array(recs.length);
