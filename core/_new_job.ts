@@ -15,6 +15,21 @@ import {
 } from "@conveyor/shared";
 import { isJobName, isJson } from "./_json.ts";
 
+/** Ids made ahead, a batch at a time, for the adds of this process; each is used once. */
+const spareIds: string[] = [];
+const ID_BATCH = 64;
+
+/**
+ * A fresh id (a random UUID, as `generateId` makes): taken from a batch made ahead, so an add
+ * (above all the first one after an idle wait) runs no crypto call of its own.
+ */
+function nextId(): string {
+  if (spareIds.length === 0) {
+    for (let i = 0; i < ID_BATCH; i++) spareIds.push(generateId());
+  }
+  return spareIds.pop() as string;
+}
+
 function context(name: unknown): string {
   return typeof name === "string" ? `Cannot add job "${name}": ` : "Cannot add job: ";
 }
@@ -29,7 +44,7 @@ export function buildNewJob<T>(
     ? {}
     : validateJobOptions(opts, context(name));
   if (!isJson(data)) assertJsonValue(data, `${context(name)}payload`);
-  const job: NewJob<T> = { id: stored.jobId ?? generateId(), name, data, opts: stored };
+  const job: NewJob<T> = { id: stored.jobId ?? nextId(), name, data, opts: stored };
   const dedup = stored.deduplication;
   if (dedup === undefined) return job;
   if (dedup.id !== undefined) {
@@ -49,7 +64,7 @@ export function buildNewJob<T>(
  */
 export function fastNewJob<T>(name: string, data: T): NewJob<T> | null {
   if (!isJobName(name)) return null;
-  return { id: generateId(), name, data, opts: {} };
+  return { id: nextId(), name, data, opts: {} };
 }
 
 /** Throw the add's own error when `data` is not JSON (as the general path does). */

@@ -317,3 +317,19 @@ Deno.test("Queue.removeJob refuses an active job", async () => {
   await queue.close();
   await store.disconnect();
 });
+
+Deno.test("Queue.add gives every job its own random UUID", async () => {
+  const store = await newStore();
+  const queue = new Queue("q", { store });
+  const ids = new Set<string>();
+  // More adds than one batch of ids made ahead, through both the common and the general path.
+  for (let i = 0; i < 150; i++) {
+    const job = await queue.add("n", i, i % 2 === 0 ? undefined : { priority: 1 });
+    assert.match(job.id, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    ids.add(job.id);
+  }
+  assert.equal(ids.size, 150);
+  assert.equal(await queue.countJobs(), 150);
+  await queue.close();
+  await store.disconnect();
+});
