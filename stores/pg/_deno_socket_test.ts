@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import postgres from "postgres";
 import { DenoSocket, denoSocketOption } from "./_deno_socket.ts";
-import { admin, PG_URL, pgTest } from "./_test_utils.ts";
+import { admin, eventually, PG_URL, pgTest } from "./_test_utils.ts";
 
 type Net = Parameters<typeof DenoSocket.open>[0];
 type Conn = Awaited<ReturnType<Net["connect"]>>;
@@ -177,23 +177,28 @@ pgTest(
       const notes: string[] = [];
       await sql.listen("conveyor_socket_test", (p) => notes.push(p));
       await sql.notify("conveyor_socket_test", "hello");
-      for (let i = 0; i < 100 && notes.length === 0; i++) {
-        await new Promise((r) => setTimeout(r, 10));
-      }
+      await eventually(() => notes.length > 0, "the notification");
       assert.deepEqual(notes, ["hello"]);
       const rows = await Promise.all(
         Array.from({ length: 50 }, (_, i) => sql`select ${i}::int as i`),
       );
       assert.deepEqual(rows.map((r) => r[0].i), Array.from({ length: 50 }, (_, i) => i));
-      // The server ends the connection: the query in flight fails, the next one reconnects.
-      await admin((a) =>
+      // The server ends the connections: the next query fails or reconnects, the one after works.
+      const killed = await admin((a) =>
         a.unsafe(
-          "select pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
-          [
-            app,
-          ],
+          "select pid, pg_terminate_backend(pid) from pg_stat_activity where application_name = $1",
+          [app],
         )
       );
+      assert.ok(killed.length >= 1);
+      await eventually(async () => {
+        const [left] = await admin((a) =>
+          a.unsafe("select count(*)::int as n from pg_stat_activity where pid = any($1::int[])", [
+            killed.map((r) => r.pid),
+          ])
+        );
+        return left.n === 0;
+      }, "the killed sessions gone");
       await sql`select 1`.catch(() => {});
       assert.deepEqual([...await sql`select 2 as n`], [{ n: 2 }]);
     } finally {
