@@ -197,6 +197,12 @@ export function checkFetchOptions(opts: unknown): FetchOptions {
       duration: checkMs(r.duration, "rateLimit.duration", 1),
     };
   }
+  if (o.handoff !== undefined) {
+    if (typeof o.handoff !== "boolean") {
+      throw new TypeError(`handoff must be a boolean, got ${describeValue(o.handoff)}`);
+    }
+    out.handoff = o.handoff;
+  }
   return out;
 }
 

@@ -195,6 +195,26 @@ export const badInputCases: ConformanceCase[] = defineCases("bad-input", {
     assert.deepEqual((await get(store, "a")).data, { id: "a" });
   },
 
+  "fetchNextJobs refuses bad fetch options with a TypeError or RangeError and claims nothing":
+    async (store) => {
+      await add(store, "a");
+      const bad: [string, unknown, typeof TypeError | typeof RangeError][] = [
+        ["options that are not an object", "fast", TypeError],
+        ["a groupConcurrency below 1", { groupConcurrency: 0 }, RangeError],
+        ["a maxGlobalConcurrency that is not an integer", { maxGlobalConcurrency: 1.5 }, TypeError],
+        ["a rateLimit without max", { rateLimit: { duration: 1000 } }, TypeError],
+        ["a handoff that is not a boolean", { handoff: "yes" }, TypeError],
+      ];
+      for (const [what, opts, type] of bad) {
+        await assert.rejects(
+          () => Promise.resolve().then(() => store.fetchNextJobs(Q, "w1", 1000, 1, opts as never)),
+          type,
+          what,
+        );
+      }
+      await assertState(store, "a", "waiting");
+    },
+
   "extendLock and releaseLock of a job that is not active return false": async (store) => {
     await add(store, "a");
     assert.equal(await store.extendLock(Q, "a", "no-lease", 1000), false);

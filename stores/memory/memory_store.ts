@@ -58,13 +58,15 @@ const NO_LIMITS: FetchOptions = Object.freeze({});
 
 /**
  * Whether `opts` sets no limit (absent, or an object whose limits are all unset, as an unlimited
- * worker's are): such a claim needs no copy of its options. Anything else is checked.
+ * worker's are, with a valid `handoff`, which this store ignores): such a claim needs no copy
+ * of its options. Anything else is checked.
  */
 function noLimits(opts: FetchOptions | undefined): boolean {
   return opts === undefined ||
     (typeof opts === "object" && opts !== null && !Array.isArray(opts) &&
       opts.groupConcurrency === undefined && opts.maxGlobalConcurrency === undefined &&
-      opts.rateLimit === undefined);
+      opts.rateLimit === undefined &&
+      (opts.handoff === undefined || typeof opts.handoff === "boolean"));
 }
 
 function copy(rec: Rec): JobData {

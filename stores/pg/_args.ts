@@ -7,6 +7,7 @@
 
 import {
   assertJsonValue,
+  checkFetchOptions,
   type FetchOptions,
   type FlowJobRecord,
   JOB_STATES,
@@ -140,39 +141,8 @@ export function flowRecords(value: unknown): FlowJobRecord[] {
   });
 }
 
-/** Claim limits. */
-export function fetchOptions(value: unknown): FetchOptions {
-  if (value === undefined) return {};
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new TypeError(`fetch options must be an object, got ${show(value)}`);
-  }
-  const o = value as FetchOptions;
-  const out: FetchOptions = {};
-  if (o.groupConcurrency !== undefined) {
-    out.groupConcurrency = int(o.groupConcurrency, "groupConcurrency", 1);
-  }
-  if (o.maxGlobalConcurrency !== undefined) {
-    out.maxGlobalConcurrency = int(o.maxGlobalConcurrency, "maxGlobalConcurrency", 1);
-  }
-  if (o.rateLimit !== undefined) {
-    const r = o.rateLimit as unknown;
-    if (typeof r !== "object" || r === null) {
-      throw new TypeError(`rateLimit must be { max, duration }, got ${show(r)}`);
-    }
-    const { max, duration } = r as { max: unknown; duration: unknown };
-    out.rateLimit = {
-      max: int(max, "rateLimit.max", 1),
-      duration: ms(duration, "rateLimit.duration", 1),
-    };
-  }
-  if (o.handoff !== undefined) {
-    if (typeof o.handoff !== "boolean") {
-      throw new TypeError(`handoff must be a boolean, got ${show(o.handoff)}`);
-    }
-    out.handoff = o.handoff;
-  }
-  return out;
-}
+/** Claim limits and the hand-off flag (checked as every store checks them). */
+export const fetchOptions: (value: unknown) => FetchOptions = checkFetchOptions;
 
 /** A failed attempt. */
 export function failure(value: unknown): JobFailure {
