@@ -31,7 +31,6 @@ import { assertNotTooNew, migrate, SCHEMA_VERSION, schemaVersion } from "./_migr
 import type { InsertRecord } from "./_rows.ts";
 import { insertJobs } from "./_save.ts";
 import { Handoffs, unhand, withdrawAll } from "./_handoff.ts";
-import { denoSocketOption } from "./_deno_socket.ts";
 import type { PgStoreOptions } from "./pg_store.ts";
 import type { SaveContext } from "./pg_store_transaction.ts";
 
@@ -422,16 +421,9 @@ export class Connection {
       if (typeof c === "function") this.#sql = c as unknown as postgres.Sql;
       else {
         const defaults = { onnotice: () => {}, connect_timeout: 10 };
-        const open = (extra = {}) =>
-          typeof c === "string"
-            ? postgres(c, { ...defaults, ...extra })
-            : postgres({ ...defaults, ...c, ...extra } as never);
-        this.#sql = open();
-        // On Deno, Deno's own sockets where they can serve (see _deno_socket.ts).
-        const socket = typeof c === "object" && (c as { socket?: unknown }).socket !== undefined
-          ? undefined
-          : denoSocketOption(this.#sql.options as never);
-        if (socket) this.#sql = open({ socket });
+        this.#sql = typeof c === "string"
+          ? postgres(c, defaults)
+          : postgres({ ...defaults, ...c } as never);
         this.#owned = true;
       }
     } catch (error) {
