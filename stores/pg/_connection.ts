@@ -20,7 +20,6 @@ import { completeJobs, type Completion, LeaseHints } from "./_finish.ts";
 import { Db, type Row, type SqlLike } from "./_db.ts";
 import {
   decodeParsed,
-  decodePayload,
   encodePublished,
   EventHub,
   Listener,
@@ -368,9 +367,10 @@ export class Connection {
     if (head.startsWith(this.#echoSql) || head.startsWith(this.#echoJs)) return;
     if (this.#relayed.size > 0 && this.#relayed.delete(payload)) return;
     try {
+      const parsed = JSON.parse(payload) as Payload;
       // A hand-off on this channel comes from a store of schema version 3 (see _migrations.ts).
-      this.handoffs.receive(payload);
-      const { origin, events } = decodePayload(payload);
+      this.handoffs.hold(parsed.h);
+      const { origin, events } = decodeParsed(parsed);
       if (origin === this.#origin) return; // delivered when the statement returned
       for (const event of events) this.hub.dispatch(event);
     } catch (error) {
