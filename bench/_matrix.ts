@@ -54,6 +54,15 @@ export const SYSTEMS: System[] = [
     scaling: true,
   },
   {
+    id: "conveyor-pg-remove",
+    label: "Conveyor · PgStore, removeOnComplete",
+    backend: "postgres",
+    runtime: "deno",
+    script: "systems/conveyor.ts",
+    args: ["store=pg", "remove=1"],
+    conveyor: true,
+  },
+  {
     id: "conveyor-sqlite-deno",
     label: "Conveyor · SqliteDenoStore",
     backend: "sqlite",

@@ -148,8 +148,10 @@ const PEER_NOTES = [
   "sizing the pool for the concurrency.",
   "- **Conveyor**: each store with its defaults, worker `concurrency` 50. On PostgreSQL the " +
   "worker also has `prefetch` 450 (a local queue of leased jobs: 500 held in all, as " +
-  "graphile-worker's `localQueue.size`). The SQLite store wakes workers in other processes by " +
-  "polling (200 ms by default), which is its latency.",
+  "graphile-worker's `localQueue.size`). Completed jobs are kept (as BullMQ and pg-boss keep " +
+  "them), except in the row marked `removeOnComplete`, where each job is deleted as it " +
+  "completes, as graphile-worker does with every job. The SQLite store wakes workers in other " +
+  "processes by polling (200 ms by default), which is its latency.",
   "- Every peer runs under Node 22 and every Conveyor row under Deno. PostgreSQL runs with its " +
   "defaults (`synchronous_commit` on), so one-at-a-time adds are bound by commit flushes; the " +
   "machine is shared with other work, so compare rows of one run rather than runs.",

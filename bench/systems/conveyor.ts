@@ -36,7 +36,10 @@ interface FlowJob {
   children?: FlowJob[];
 }
 interface Core {
-  Queue: new (name: string, opts: { store: Store }) => Queue;
+  Queue: new (
+    name: string,
+    opts: { store: Store; defaultJobOptions?: Record<string, unknown> },
+  ) => Queue;
   Worker: new (
     name: string,
     processor: (job: { data: Payload }) => Promise<void>,
@@ -76,6 +79,8 @@ interface StoreCase {
   settings: Record<string, unknown>;
   /** Jobs the worker claims ahead of free slots (`WorkerOptions.prefetch`). */
   prefetch?: number;
+  /** Options of every job added (`QueueOptions.defaultJobOptions`). */
+  jobOptions?: Record<string, unknown>;
   drop?: () => Promise<void>;
 }
 
@@ -98,12 +103,16 @@ async function openStore(o: ChildOptions): Promise<StoreCase> {
       ["PgStore"],
     );
     const schema = runName(o);
+    // `remove=1`: a completed job is deleted at once, as graphile-worker does with every job it
+    // completes; without it, completed jobs are kept (Conveyor's default, as BullMQ's and pg-boss's).
+    const jobOptions = o.rest.remove === "1" ? { removeOnComplete: true } : undefined;
     // A remote store is used with a local queue, as graphile-worker's row uses its localQueue
     // (500 jobs held per worker there; 50 running + 450 held here).
     return {
       store: new PgStore({ connection: PG_URL, schema }),
-      settings: { store: "PgStore", prefetch: 450 },
+      settings: { store: "PgStore", prefetch: 450, ...jobOptions },
       prefetch: 450,
+      jobOptions,
       drop: () => dropSchema(schema),
     };
   }
@@ -146,7 +155,10 @@ async function conveyorAdapter(o: ChildOptions): Promise<Adapter> {
       Object.assign(adapter.settings, s.settings);
       if (fresh) await s.drop?.();
       await s.store.connect();
-      queue = new core.Queue(QUEUE, { store: s.store });
+      queue = new core.Queue(QUEUE, {
+        store: s.store,
+        ...(s.jobOptions ? { defaultJobOptions: s.jobOptions } : {}),
+      });
     },
     add(data) {
       // No extra async frame per add: the bare loop has none either.

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createNewJob } from "@conveyor/shared";
 import { Coalescer } from "./_batch.ts";
-import { eventually, PG_URL, pgTest, sleep, withStore } from "./_test_utils.ts";
+import { admin, eventually, PG_URL, pgTest, sleep, withStore } from "./_test_utils.ts";
 import { PgStore } from "./pg_store.ts";
 
 Deno.test("Coalescer runs a lone call at once and gathers calls that arrive meanwhile", async () => {
@@ -197,3 +197,43 @@ pgTest(
       }
     }),
 );
+
+for (const removeOnComplete of [false, true]) {
+  pgTest(
+    `PgStore.completeJob${
+      removeOnComplete ? " (removeOnComplete)" : ""
+    }: a completion that waits on a re-claim of its job is refused`,
+    async () => {
+      await withStore(async (store, schema) => {
+        await store.saveJob("q", await createNewJob("t", {}, { jobId: "j", removeOnComplete }));
+        const job = (await store.fetchNextJob("q", "w", 60_000))!;
+        await admin(async (sql) => {
+          let completion: Promise<boolean> | undefined;
+          // Another transaction takes the job over (as stalled recovery and a new claim would)
+          // while the completion runs: the completion found the old row version, waits for this
+          // transaction, and must then see that its lease is gone.
+          await sql.begin(async (tx) => {
+            await tx.unsafe(
+              `update "${schema}".jobs set lock_token = 'taken', locked_by = 'other'
+               where queue = 'q' and id = 'j'`,
+            );
+            completion = store.completeJob("q", "j", job.lockToken!, "late");
+            await eventually(async () => {
+              const [row] = await sql.unsafe(
+                `select count(*)::int as n from pg_stat_activity
+                 where wait_event_type = 'Lock' and query like $1`,
+                [`%"${schema}".jobs%`],
+              );
+              return row.n > 0;
+            }, "the completion to wait for the row lock");
+          });
+          assert.equal(await completion, false, "the completion of a lost lease is refused");
+        });
+        const after = (await store.getJob("q", "j"))!;
+        assert.equal(after.state, "active");
+        assert.equal(after.lockToken, "taken");
+        assert.equal(after.returnValue, null);
+      });
+    },
+  );
+}

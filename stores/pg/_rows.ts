@@ -50,6 +50,79 @@ export function jobColumns(alias?: string): string {
   return alias ? COLUMNS.map((c) => `${alias}.${c}`).join(", ") : COLUMNS.join(", ");
 }
 
+/**
+ * A job as one JSON text: an array of the {@linkcode jobColumns} in their order (SQL, for the
+ * row alias `alias`). Rows read in bulk come back this way: one field per job, parsed by
+ * `JSON.parse`, costs the client a fraction of what decoding each column of each row does.
+ */
+export function jobJson(alias: string): string {
+  return `json_build_array(${jobColumns(alias)})::text`;
+}
+
+/** A job sent as {@linkcode jobJson}, as `JobData`. */
+export function jsonToJob(text: string): JobData {
+  const [
+    queue,
+    id,
+    name,
+    data,
+    opts,
+    state,
+    priority,
+    seq,
+    attemptsMade,
+    attemptsStarted,
+    stalledCount,
+    progress,
+    returnValue,
+    failedReason,
+    stacktrace,
+    logs,
+    createdAt,
+    delayUntil,
+    processedAt,
+    finishedAt,
+    lockedBy,
+    lockToken,
+    lockUntil,
+    parentQueue,
+    parentId,
+    pendingChildren,
+    dedupKey,
+    groupId,
+  ] = JSON.parse(text);
+  return {
+    id,
+    queueName: queue,
+    name,
+    data,
+    state,
+    opts,
+    priority,
+    seq,
+    attemptsMade,
+    attemptsStarted,
+    stalledCount,
+    progress,
+    returnValue,
+    failedReason,
+    stacktrace,
+    logs,
+    createdAt,
+    delayUntil,
+    processedAt,
+    finishedAt,
+    lockedBy,
+    lockToken,
+    lockUntil,
+    parentId,
+    parentQueueName: parentQueue,
+    pendingChildrenCount: pendingChildren,
+    deduplicationKey: dedupKey,
+    groupId,
+  };
+}
+
 /** A row of `jobs` (selected with {@linkcode jobColumns}) as `JobData`. */
 export function rowToJob(r: Row): JobData {
   return {
