@@ -347,6 +347,9 @@ export class Worker<T = any, R = any> {
     // Free slots, plus room in the local queue when prefetching.
     const free = this.#cfg.concurrency - this.#units + this.#cfg.prefetch - this.#held.length;
     if (free <= 0) return;
+    // While the local queue still feeds the slots, claim only once it has room for half of what
+    // the worker holds: one claim of many jobs rather than one per freed slot.
+    if (this.#held.length > 0 && free * 2 < this.#cfg.concurrency + this.#cfg.prefetch) return;
     this.#fetching = true;
     this.#fetchAgain = false;
     const count = free * this.#cfg.batchSize;

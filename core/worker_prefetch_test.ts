@@ -212,3 +212,41 @@ Deno.test("Worker with prefetch keeps up to concurrency + prefetch completions i
     await store.disconnect();
   }
 });
+
+Deno.test("Worker with prefetch claims again once half its local queue is free, not per slot", async () => {
+  const base = await newStore();
+  const asked: { count: number; held: number }[] = [];
+  let active = 0;
+  const store = withOverrides(base, {
+    async fetchNextJobs(...args: Parameters<typeof base.fetchNextJobs>) {
+      const jobs = await base.fetchNextJobs(...args);
+      asked.push({ count: args[3], held: active });
+      active += jobs.length;
+      return jobs;
+    },
+    async completeJob(...args: Parameters<typeof base.completeJob>) {
+      active--;
+      return await base.completeJob(...args);
+    },
+  });
+  const queue = new Queue("q", { store: base });
+  let done = 0;
+  const worker = new Worker("q", async () => {
+    await Promise.resolve();
+    done++;
+  }, { store, concurrency: 2, prefetch: 8, autorun: false });
+  try {
+    for (let i = 0; i < 60; i++) await queue.add("x", { i });
+    worker.run();
+    for (let i = 0; i < 500 && done < 60; i++) await flush();
+    assert.equal(done, 60);
+    // Capacity 10: a claim made while leased jobs remain asks for at least 5.
+    const small = asked.filter((a) => a.held > 0 && a.count < 5);
+    assert.deepEqual(small, [], `claims: ${JSON.stringify(asked)}`);
+    assert.ok(asked.length <= 60 / 5 + 2, `claims: ${JSON.stringify(asked)}`);
+  } finally {
+    await worker.close();
+    await queue.close();
+    await base.disconnect();
+  }
+});
