@@ -16,7 +16,7 @@
 import type { FetchOptions, JobData } from "@conveyor/shared";
 import type { Db, Row, Statement } from "./_db.ts";
 import { encodePayload } from "./_events.ts";
-import { jobColumns, jobJson, jsonToJob, rowToJob } from "./_rows.ts";
+import { jobJson, jsonToJob } from "./_rows.ts";
 
 /**
  * Paused names of the queue ($1) are skipped; a paused queue (`*`) claims nothing.
@@ -68,7 +68,7 @@ claimed as (
     attempts_started = j.attempts_started + 1
   from picked
   where j.queue = picked.queue and j.id = picked.id
-  returning ${jobColumns("j")}, j.order_key, ${slot} as slot
+  returning ${jobJson("j")} as job, j.priority, j.order_key, ${slot} as slot
 ),
 notice as (
   select ${s}.emit($5, $1, 'drained', null) as payload
@@ -76,7 +76,8 @@ notice as (
 )`;
 
 /**
- * The claimed jobs in claim order; the first row carries the payloads published.
+ * The claimed jobs in claim order, each as one JSON text (`jobJson`); the first row carries
+ * the payloads published.
  *
  * The claim's commit does not wait for the WAL flush (`synchronous_commit` off for this
  * transaction only): a lease is not worth an fsync. Should the server crash before the flush,
@@ -87,7 +88,7 @@ notice as (
  * a lost claim.
  */
 const RETURN_CLAIMED = `
-select claimed.*,
+select claimed.job, claimed.slot,
   case when row_number() over (order by priority, order_key) = 1
        then array(select payload from notice where payload is not null) end as events
 from claimed, (select set_config('synchronous_commit', 'off', true)) as async_commit
@@ -369,7 +370,7 @@ export class Claimer {
           const mine = rows.filter((row) => {
             const slot = Number(row.slot);
             return slot >= first && slot < first + r.count;
-          }).map(rowToJob);
+          }).map((row) => jsonToJob(row.job as string));
           first += r.count;
           const events = mine.length === 0 ? [] : [
             encodePayload(db.origin, queue, "active", mine.map((job) => job.id), {
