@@ -214,6 +214,29 @@ export const dedupCases: ConformanceCase[] = defineCases("dedup", {
     assert.equal(await store.countJobs(Q), 4);
   },
 
+  "saveBulk of jobs without options reports held and repeated ids as duplicates": async (
+    store,
+  ) => {
+    await add(store, "held");
+    const results = await store.saveBulk(Q, [
+      await newJob("p1", {}, { n: 1 }),
+      await newJob("held", {}, { n: 2 }),
+      await newJob("p2", {}, { n: 3 }),
+      await newJob("p1", {}, { n: 4 }),
+    ]);
+    assert.deepEqual(results, [
+      { id: "p1", duplicate: false },
+      { id: "held", duplicate: true },
+      { id: "p2", duplicate: false },
+      { id: "p1", duplicate: true },
+    ]);
+    assert.deepEqual((await get(store, "p1")).data, { n: 1 });
+    assert.equal(await store.countJobs(Q), 3);
+    const fresh = await store.saveBulk(Q, [await newJob("p3"), await newJob("p4")]);
+    assert.deepEqual(fresh, [{ id: "p3", duplicate: false }, { id: "p4", duplicate: false }]);
+    assert.equal(await store.countJobs(Q, "waiting"), 5);
+  },
+
   "saveBulk treats a repeated id or key inside the batch as a duplicate of the first": async (
     store,
   ) => {

@@ -137,8 +137,16 @@ pgTest("withTransaction: duplicates are reported inside the transaction", async 
       assert.deepEqual(again, { id: "held", duplicate: true });
       const same = await view.saveJob("emails", await createNewJob("x", {}, { jobId: "held" }));
       assert.deepEqual(same, { id: "held", duplicate: true });
+      // A bulk of jobs without options meeting a held id leaves the transaction usable.
+      const bulk = await view.saveBulk("emails", [
+        await createNewJob("x", {}, { jobId: "held" }),
+        await createNewJob("x", {}, { jobId: "b1" }),
+      ]);
+      assert.deepEqual(bulk, [{ id: "held", duplicate: true }, { id: "b1", duplicate: false }]);
+      await tx.unsafe(`insert into "${t.schema}".orders (id) values (7)`);
     });
-    assert.equal(await t.store.countJobs("emails"), 1);
+    assert.equal(await t.store.countJobs("emails"), 2);
+    assert.equal((await t.sql.unsafe(`select id from "${t.schema}".orders`)).length, 1);
   } finally {
     await t.close();
   }
