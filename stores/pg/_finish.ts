@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { Db, Row } from "./_db.ts";
+import { type Db, numOrNull, type Row } from "./_db.ts";
 import { encodePayload } from "./_events.ts";
 
 /**
@@ -42,10 +42,10 @@ export const RELEASED_NOTICE = (s: string, origin: string) => `
 /**
  * Complete leased jobs with no flow parent, given as parallel arrays ($1 `i`, $2 queue, $3 id,
  * $4 token, $5 value as JSON text): the common case, without {@linkcode COMPLETE}'s row locks,
- * parent counting or SQL-built events. Returns one row per job completed (or removed, with
- * `removeOnComplete: true`) in one row: `done`, the `i` of each (comma-separated text), and
- * `keeps`, the keep policies to apply (a JSON array, null when none): one row of two fields
- * costs the client less than a row per job. A job not in `done` (a lost lease, a flow child, a
+ * parent counting or SQL-built events. Returns a single row: `done`, the `i` of each job
+ * completed (or removed, with `removeOnComplete: true`) as comma-separated text, and `keeps`,
+ * the keep policies to apply (a JSON array, null when none): one row of two fields costs the
+ * client less than a row per job. A job not in `done` (a lost lease, a flow child, a
  * repeat within the input, a job changed meanwhile) is left to `COMPLETE`.
  *
  * Each job is looked up once, by primary key (`offset 0` keeps the other conditions out of the
@@ -314,8 +314,11 @@ export async function completeJobs(
   const trims = new Map<string, [string, unknown, unknown]>();
   const noteKeep = (row: Row) => {
     if (row.complete_keep !== null || row.complete_age !== null) {
-      const key = JSON.stringify([row.queue, row.complete_keep, row.complete_age]);
-      trims.set(key, [row.queue as string, row.complete_keep, row.complete_age]);
+      // As numbers: a bigint arrives as text from a column and as a number from JSON, and one
+      // policy of one queue is trimmed once.
+      const keep = numOrNull(row.complete_keep);
+      const age = numOrNull(row.complete_age);
+      trims.set(JSON.stringify([row.queue, keep, age]), [row.queue as string, keep, age]);
     }
   };
   let completed = 0;
